@@ -1,0 +1,48 @@
+# The commands people and CI use. `make run` and `make test` work on a fresh machine with no other step.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 7860
+export HF_HUB_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: install run test test-fast lint browser-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# torch first and pinned: the CPU build on this machine's disk, not gigabytes of CUDA from the registry
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Index corpus/ and serve the chat UI on http://$(HOST):$(PORT)/
+run: install
+	$(BIN)/briefings ingest corpus/
+	$(BIN)/briefings serve --host $(HOST) --port $(PORT)
+
+## Set up and run every test (browser tests included)
+test: install browser-deps
+	$(BIN)/pytest
+
+## Tests without the slow and browser ones
+test-fast: install
+	$(BIN)/pytest -m "not slow and not browser"
+
+## Debian's chromium for the browser tests (Playwright drives it; it never downloads a browser)
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+lint: install
+	$(BIN)/ruff check assistant index tests
+	$(BIN)/ruff format --check assistant index tests
+	$(BIN)/mypy assistant index
+
+clean:
+	rm -rf $(VENV) .briefings .pytest_cache

@@ -1,0 +1,53 @@
+"""Citations: a whole sentence quoted with its exact offsets, checked against the stored article text.
+
+The invariant every consumer relies on: ``article_text[start:end] == quote``. A citation is only ever made
+from offsets into the article text the index stored, and it is verified when made, so a bug anywhere
+upstream produces no citation rather than a wrong one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from index.sentences import Span
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One numbered source of an answer."""
+
+    id: int
+    doc: str
+    title: str
+    date: str | None
+    start: int
+    end: int
+    score: float
+    quote: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "doc": self.doc,
+            "title": self.title,
+            "date": self.date,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 4),
+            "quote": self.quote,
+        }
+
+
+def cite(number: int, doc: str, title: str, date: str | None, article_text: str, span: Span, score: float) -> Citation | None:
+    """A verified citation of ``article_text[span]``, or ``None`` if the span does not fit the text."""
+    if not 0 <= span.start < span.end <= len(article_text):
+        return None
+    quote = article_text[span.start : span.end]
+    if not quote.strip():
+        return None
+    return Citation(number, doc, title, date, span.start, span.end, score, quote)
+
+
+def is_verified(citation: Citation, article_text: str | None) -> bool:
+    """The check eval and tests apply to every citation."""
+    return article_text is not None and article_text[citation.start : citation.end] == citation.quote

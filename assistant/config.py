@@ -1,0 +1,68 @@
+"""One settings object, read once from ``BRIEFINGS_*`` environment variables (and CLI flags), passed in.
+
+Nothing reads the environment after start-up; code that needs a setting receives this object. Every field
+says what it does, because ``briefings --help`` and the README are generated from the same words.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
+from index.ingest import ChunkingSettings
+from index.store import StoreLocation
+
+MAX_QUESTION_CHARS = 2000
+
+
+class Settings(BaseSettings):
+    """Everything configurable about Briefings; each field maps to ``BRIEFINGS_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="BRIEFINGS_", extra="ignore", frozen=True)
+
+    index: Path = Field(Path(".briefings"), description="Folder of the index (Chroma data, lexical index, models).")
+    corpus: Path = Field(Path("corpus"), description="Folder that `briefings ingest` reads when given no path.")
+    chroma_url: str | None = Field(
+        None, description="URL of a `chroma run` server to use instead of the embedded store, e.g. http://127.0.0.1:8000."
+    )
+    embedding_model: str | None = Field(
+        None, description="Embedding model: a sentence-transformers folder or a cached hub name; unset = packaged all-MiniLM-L6-v2."
+    )
+    embedding_backend: Literal["onnx-int8", "onnx", "torch"] = Field(
+        "onnx-int8", description="How the embedder runs: int8 ONNX (fastest), float ONNX, or sentence-transformers on torch."
+    )
+    model_cache: Path | None = Field(None, description="Where exported ONNX models are kept; default <index>/models.")
+    chunk_size: int = Field(DEFAULT_CHUNK_SIZE, ge=100, le=4000, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(DEFAULT_CHUNK_OVERLAP, ge=0, le=1000, description="Characters shared by neighbouring chunks.")
+    llm: str = Field("extractive", description="Answer mode: extractive, openai:MODEL or ollama:MODEL.")
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds an LLM call may take before falling back to extractive.")
+    passages: int = Field(10, ge=1, le=50, description="Passages returned with each answer (and scored by eval).")
+    candidates: int = Field(40, ge=5, le=500, description="Chunks taken from each of dense and lexical search before fusion.")
+    max_chunks_per_article: int = Field(2, ge=1, le=20, description="At most this many chunks of one article among the top passages.")
+    evidence_passages: int = Field(6, ge=1, le=30, description="Top passages whose sentences compete to answer.")
+    abstain_below: float | None = Field(
+        None, description="Confidence under which the answer is 'The briefings don't say.'; unset = the tuned default."
+    )
+    max_question_chars: int = Field(MAX_QUESTION_CHARS, ge=10, description="Longest question accepted.")
+    api_token: str | None = Field(None, description="Bearer token required by POST /api/ask when set.")
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def location(self) -> StoreLocation:
+        return StoreLocation(self.index, self.chroma_url)
+
+    @property
+    def chunking(self) -> ChunkingSettings:
+        return ChunkingSettings(self.chunk_size, self.chunk_overlap)
+
+    @property
+    def model_dir(self) -> Path:
+        return self.model_cache or (self.index / "models")

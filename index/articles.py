@@ -1,0 +1,171 @@
+"""Load one file into an :class:`Article`, or say why it is not one.
+
+Offsets in citations count characters into ``Article.text``; for ``.txt`` and ``.md`` that is the whole
+file decoded as UTF-8 (date line included), so anyone can verify a quote with
+``open(path, encoding="utf-8").read()[start:end]``. For HTML it is the text extracted by trafilatura, which
+the index stores so the API and UI can show it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.errors import CorpusNotFound
+
+TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
+HTML_SUFFIXES = frozenset({".html", ".htm"})
+ARTICLE_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
+
+MAX_TITLE_CHARS = 120
+_DATE_LINE = re.compile(r"^\ufeff?\s*date\s+(\d{4})-(\d{2})-(\d{2})\b")
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+
+
+@dataclass(frozen=True)
+class Article:
+    """One briefing as the index sees it.
+
+    ``content_hash`` is over the raw bytes, so re-ingesting an unchanged file is a no-op;
+    ``lossy`` is true when bytes were not valid UTF-8 and were replaced.
+    """
+
+    id: str
+    title: str
+    date: str | None
+    text: str
+    source: str
+    content_hash: str
+    lossy: bool = False
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A file that could not be loaded, and why (for the single ingest warning)."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file found under an ingest path, with the article id it will get."""
+
+    path: Path
+    doc_id: str
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[SourceFile], list[Rejected]]:
+    """List the article files under ``paths``; ids are relative to the folder given (or the file name).
+
+    Hidden files and folders are skipped, as are files whose suffix is not an article format (so a
+    ``questions.jsonl`` beside the articles is ignored). A file named directly with an unknown suffix is
+    reported as rejected rather than ignored, because the user asked for it.
+    """
+    found: list[SourceFile] = []
+    rejected: list[Rejected] = []
+    for root in paths:
+        if not root.exists():
+            raise CorpusNotFound(f"Corpus path not found: {root}")
+        if root.is_file():
+            if root.suffix.lower() in ARTICLE_SUFFIXES:
+                found.append(SourceFile(root, root.name))
+            else:
+                rejected.append(Rejected(str(root), f"unsupported file type {root.suffix or '(none)'}"))
+            continue
+        found.extend(_walk_folder(root))
+    return found, rejected
+
+
+def _walk_folder(root: Path) -> Iterator[SourceFile]:
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.is_file() and path.suffix.lower() in ARTICLE_SUFFIXES:
+            yield SourceFile(path, relative.as_posix())
+
+
+def load_article(source: SourceFile) -> Article | Rejected:
+    """Read and parse one file; never raises for a bad file, returns :class:`Rejected` instead."""
+    try:
+        raw = source.path.read_bytes()
+    except OSError as error:
+        return Rejected(str(source.path), f"unreadable ({error.strerror or error})")
+    if not raw.strip():
+        return Rejected(str(source.path), "empty")
+    if _looks_binary(raw):
+        return Rejected(str(source.path), "binary, not text")
+    try:
+        decoded, lossy = raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        decoded, lossy = raw.decode("utf-8", errors="replace"), True
+    if source.path.suffix.lower() in HTML_SUFFIXES:
+        text, html_title = _extract_html(decoded)
+    else:
+        text, html_title = decoded, None
+    if not text.strip():
+        return Rejected(str(source.path), "no text found")
+    date = parse_date_line(text)
+    title = html_title or _title_of(text, markdown=source.path.suffix.lower() in {".md", ".markdown"})
+    digest = hashlib.sha256(raw).hexdigest()
+    return Article(source.doc_id, title, date, text, str(source.path), digest, lossy)
+
+
+def parse_date_line(text: str) -> str | None:
+    """``date YYYY-MM-DD ...`` on the first line gives the date; an impossible date is ignored."""
+    match = _DATE_LINE.match(text)
+    if not match:
+        return None
+    year, month, day = (int(group) for group in match.groups())
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def body_without_date(text: str) -> str:
+    """The text after the ``date YYYY-MM-DD`` marker (used for titles, never for offsets)."""
+    match = _DATE_LINE.match(text)
+    return text[match.end() :] if match else text
+
+
+def _title_of(text: str, markdown: bool) -> str:
+    """First heading, else the first line (after the date marker), cut to its first sentence."""
+    if markdown:
+        heading = _MD_HEADING.search(text)
+        if heading:
+            return _shorten(heading.group(1))
+    for line in body_without_date(text).splitlines():
+        if line.strip():
+            return _shorten(_SENTENCE_END.split(line.strip(), maxsplit=1)[0])
+    return "Untitled"
+
+
+def _shorten(title: str) -> str:
+    title = " ".join(title.split()).lstrip("#").strip()
+    if len(title) <= MAX_TITLE_CHARS:
+        return title
+    return title[: MAX_TITLE_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _looks_binary(raw: bytes) -> bool:
+    """NUL bytes or many control characters in the first 8 KiB mean this is not an article."""
+    head = raw[:8192]
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for byte in head if byte < 9 or 13 < byte < 32)
+    return controls > len(head) * 0.05
+
+
+def _extract_html(html: str) -> tuple[str, str | None]:
+    """Main text and title of an HTML page, through trafilatura (boilerplate such as menus is dropped)."""
+    import trafilatura  # imported lazily: it is slow to import and only HTML needs it
+
+    text = trafilatura.extract(html, favor_recall=True, include_tables=True, include_comments=False) or ""
+    metadata = trafilatura.extract_metadata(html)
+    title = metadata.title if metadata is not None and metadata.title else None
+    return text, (_shorten(title) if title else None)

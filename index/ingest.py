@@ -1,0 +1,214 @@
+"""The incremental pipeline: files -> articles -> chunks -> vectors -> Chroma, then the lexical index.
+
+Each article's recorded hash covers its bytes *and* the chunking settings, so unchanged files are skipped
+and a change of settings re-chunks everything. Changed articles are rewritten in three steps — mark pending,
+replace all their chunks, record the new hash — so a crash or kill at any point is repaired by the next run:
+a pending or stale article is simply redone, and chunk ids are deterministic, so nothing is duplicated.
+A file lock keeps two ingests from writing to one index at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from index.articles import Article, Rejected, discover, load_article
+from index.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, chunk_article
+from index.embedding import Embedder
+from index.errors import EmptyCorpus, IndexLocked
+from index.lexical import LexicalIndex, lexical_folder
+from index.store import PENDING, ArticleRecord, ChunkStore, StoreLocation
+
+log = logging.getLogger(__name__)
+
+CHUNKER_VERSION = "1"
+GROUP_CHUNKS = 512  # chunks embedded and written together: big enough to batch, small enough to lose little
+
+
+@dataclass(frozen=True)
+class ChunkingSettings:
+    size: int = DEFAULT_CHUNK_SIZE
+    overlap: int = DEFAULT_CHUNK_OVERLAP
+
+    def signature(self) -> str:
+        return f"chunker{CHUNKER_VERSION}:{self.size}:{self.overlap}"
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, for the summary line and the benchmark."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks: int = 0
+    chars: int = 0
+    seconds: float = 0.0
+    skipped: list[Rejected] = field(default_factory=list)
+    lossy: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+ProgressFactory = Callable[[int, str], "Progress"]
+
+
+class Progress:
+    """A minimal progress sink; the CLI passes a tqdm-backed one, tests and the UI a silent one."""
+
+    def update(self, amount: int) -> None:  # noqa: B027 (deliberately a no-op default)
+        pass
+
+    def close(self) -> None:  # noqa: B027
+        pass
+
+
+def silent_progress(total: int, label: str) -> Progress:
+    return Progress()
+
+
+def ingest(
+    paths: Sequence[Path],
+    location: StoreLocation,
+    embedder: Embedder,
+    chunking: ChunkingSettings = ChunkingSettings(),
+    prune: bool = False,
+    progress: ProgressFactory = silent_progress,
+) -> IngestReport:
+    """Bring the index in line with ``paths``; see the module docstring for the guarantees."""
+    started = time.perf_counter()
+    location.index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(location.index_dir / "ingest.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise IndexLocked(f"Another ingest is writing to {location.describe()}: wait for it to finish") from None
+    try:
+        report = _ingest_locked(paths, location, embedder, chunking, prune, progress)
+    finally:
+        lock.release()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _ingest_locked(
+    paths: Sequence[Path],
+    location: StoreLocation,
+    embedder: Embedder,
+    chunking: ChunkingSettings,
+    prune: bool,
+    progress: ProgressFactory,
+) -> IngestReport:
+    report = IngestReport()
+    articles = _load_all(paths, report)
+    store = ChunkStore.open(location, embedder, create=True)
+    records = store.article_records()
+    signature = chunking.signature()
+    fresh = {article.id: _state_hash(article, signature) for article in articles}
+    work = [article for article in articles if _needs_writing(records.get(article.id), fresh[article.id])]
+    report.unchanged = len(articles) - len(work)
+    for article in work:
+        if article.id in records and records[article.id].content_hash != PENDING:
+            report.updated += 1
+        else:
+            report.added += 1
+    _write(store, work, fresh, embedder, chunking, progress, report)
+    if prune:
+        gone = sorted(set(records) - set(fresh))
+        store.delete_articles(gone)
+        report.removed = len(gone)
+    generation = store.bump_generation() if report.changed else store.generation
+    _refresh_lexical(store, location, generation)
+    return report
+
+
+def _load_all(paths: Sequence[Path], report: IngestReport) -> list[Article]:
+    sources, rejected = discover(paths)
+    report.skipped.extend(rejected)
+    articles: dict[str, Article] = {}
+    for source in sources:
+        loaded = load_article(source)
+        if isinstance(loaded, Rejected):
+            report.skipped.append(loaded)
+            continue
+        if loaded.lossy:
+            report.lossy.append(loaded.source)
+        if loaded.id in articles:
+            log.warning("two files have the id %s; keeping %s", loaded.id, loaded.source)
+        articles[loaded.id] = loaded
+    if not articles:
+        where = ", ".join(str(path) for path in paths)
+        raise EmptyCorpus(f"No loadable articles (.txt, .md, .html) under {where}")
+    return list(articles.values())
+
+
+def _state_hash(article: Article, signature: str) -> str:
+    return hashlib.sha256(f"{article.content_hash}:{signature}".encode()).hexdigest()
+
+
+def _needs_writing(record: ArticleRecord | None, state: str) -> bool:
+    return record is None or record.content_hash != state
+
+
+def _write(
+    store: ChunkStore,
+    work: list[Article],
+    fresh: dict[str, str],
+    embedder: Embedder,
+    chunking: ChunkingSettings,
+    progress: ProgressFactory,
+    report: IngestReport,
+) -> None:
+    chunked = [(article, chunk_article(article, chunking.size, chunking.overlap)) for article in work]
+    total = sum(len(chunks) for _, chunks in chunked)
+    bar = progress(total, "Embedding chunks")
+    try:
+        for group in _groups(chunked):
+            group_articles = [article for article, _ in group]
+            chunks = [chunk for _, article_chunks in group for chunk in article_chunks]
+            vectors = embedder.embed_documents([embedding_text(chunk) for chunk in chunks], progress=bar.update)
+            store.mark_pending(group_articles)
+            store.delete_chunks_of(article.id for article in group_articles)
+            store.add_chunks(chunks, vectors)
+            store.commit_articles(
+                group_articles, [fresh[a.id] for a in group_articles], [len(c) for _, c in group]
+            )
+            report.chunks += len(chunks)
+            report.chars += sum(len(article.text) for article in group_articles)
+    finally:
+        bar.close()
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """What the embedder sees: the article title gives a mid-article chunk the context it lacks."""
+    if chunk.position == 0 or not chunk.title:
+        return chunk.text
+    return f"{chunk.title}\n{chunk.text}"
+
+
+def _groups(chunked: list[tuple[Article, list[Chunk]]]) -> Iterator[list[tuple[Article, list[Chunk]]]]:
+    group: list[tuple[Article, list[Chunk]]] = []
+    size = 0
+    for item in chunked:
+        group.append(item)
+        size += len(item[1])
+        if size >= GROUP_CHUNKS:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def _refresh_lexical(store: ChunkStore, location: StoreLocation, generation: str) -> None:
+    folder = lexical_folder(location.index_dir)
+    if LexicalIndex.saved_generation(folder) != generation:
+        LexicalIndex.build(store.iter_chunks(), generation).save(folder)

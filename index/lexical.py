@@ -1,0 +1,183 @@
+"""BM25 over the same chunks as the dense index (bm25s), kept on disk beside it.
+
+Dense retrieval misses rare names and numbers that a question shares word for word with its answer; BM25
+finds exactly those. The index is built from the store's chunks after each ingest that changed something and
+saved with the store's ``generation``; a process that starts, or a replica that sees the generation move,
+loads or rebuilds it instead of re-tokenising per query. It also mirrors each chunk's text and place, so a
+lexical hit needs no round trip to Chroma, and keeps document frequencies for idf-weighted term overlap.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import shutil
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from index.store import ChunkStore, StoredChunk, date_number
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+_WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
+# A short list on purpose: question words such as "who" and "when" carry no content, but "first" or
+# "last" often do, so the aggressive lists of IR toolkits are not used.
+STOPWORDS = frozenset(
+    """a an the and or but if of at by for with about against between into through during before after
+    above below to from up down in out on off over under again further then once here there all any both each
+    few more most other some such no nor not only own same so than too very s t can will just don should now
+    is are was were be been being have has had having do does did doing i me my we our you your he him his she
+    her it its they them their what which who whom whose this that these those am would could might must shall
+    how when where why as also into onto per via said says according""".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased, stop-word-free, Snowball-stemmed words: the unit of BM25 and of term overlap."""
+    words = [word.lower().replace("’", "'") for word in _WORD.findall(text)]
+    words = [word for word in words if word not in STOPWORDS]
+    return list(_stemmer().stemWords(words))
+
+
+def term_positions(text: str) -> list[tuple[str, int]]:
+    """Each content word's term and where it starts, for locating question words inside a sentence."""
+    matches = [m for m in _WORD.finditer(text) if m.group().lower().replace("’", "'") not in STOPWORDS]
+    stems = _stemmer().stemWords([m.group().lower().replace("’", "'") for m in matches])
+    return [(stem, m.start()) for stem, m in zip(stems, matches, strict=True)]
+
+
+@dataclass(frozen=True)
+class LexicalHit:
+    chunk: StoredChunk
+    score: float
+
+
+class LexicalIndex:
+    """BM25 plus the chunk mirror and document frequencies."""
+
+    def __init__(self, retriever: object, chunks: list[StoredChunk], document_frequency: dict[str, int], generation: str):
+        self._retriever = retriever
+        self.chunks = chunks
+        self._df = document_frequency
+        self.generation = generation
+        self._date_numbers = np.array([date_number(chunk.date) for chunk in chunks], dtype=np.int64)
+
+    @classmethod
+    def build(cls, chunks: Iterable[StoredChunk], generation: str) -> LexicalIndex:
+        import bm25s
+
+        ordered = sorted(chunks, key=lambda chunk: (chunk.doc, chunk.start))
+        tokens = [terms(chunk.text) for chunk in ordered]
+        frequency: Counter[str] = Counter()
+        for chunk_terms in tokens:
+            frequency.update(set(chunk_terms))
+        retriever = bm25s.BM25()
+        if ordered:
+            retriever.index(tokens, show_progress=False)
+        return cls(retriever, ordered, dict(frequency), generation)
+
+    def idf(self, term: str) -> float:
+        """Smoothed inverse document frequency; unseen terms count as rare."""
+        total = max(len(self.chunks), 1)
+        return math.log(1.0 + (total - self._df.get(term, 0) + 0.5) / (self._df.get(term, 0) + 0.5))
+
+    def search(self, query: str, k: int, since: str | None = None, until: str | None = None) -> list[LexicalHit]:
+        query_terms = terms(query)
+        if not query_terms or not self.chunks or k <= 0:
+            return []
+        mask = None
+        if since or until:
+            low, high = date_number(since) if since else 1, date_number(until) if until else 99991231
+            mask = ((self._date_numbers >= max(low, 1)) & (self._date_numbers <= high)).astype(np.float32)
+        k = min(k, len(self.chunks))
+        positions, scores = self._retriever.retrieve(  # type: ignore[attr-defined]
+            [query_terms], k=k, show_progress=False, weight_mask=mask, n_threads=1
+        )
+        return [
+            LexicalHit(self.chunks[int(position)], float(score))
+            for position, score in zip(positions[0], scores[0], strict=True)
+            if score > 0
+        ]
+
+    # ---------------------------------------------------------------------------------- persistence
+    def save(self, folder: Path) -> None:
+        """Write to a sibling folder and swap it in, so readers never see half an index."""
+        partial = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        if self.chunks:
+            self._retriever.save(str(partial / "bm25"), show_progress=False)  # type: ignore[attr-defined]
+        rows = [[c.id, c.doc, c.title, c.date, c.start, c.end, c.text] for c in self.chunks]
+        (partial / "chunks.json").write_text(json.dumps(rows, ensure_ascii=False))
+        meta = {"format": FORMAT_VERSION, "generation": self.generation, "df": self._df}
+        (partial / "meta.json").write_text(json.dumps(meta, ensure_ascii=False))
+        (partial / "generation").write_text(self.generation)
+        backup = folder.with_name(folder.name + ".old")
+        shutil.rmtree(backup, ignore_errors=True)
+        if folder.exists():
+            folder.rename(backup)
+        partial.rename(folder)
+        shutil.rmtree(backup, ignore_errors=True)
+
+    @staticmethod
+    def saved_generation(folder: Path) -> str | None:
+        """The generation saved at ``folder``, read without loading the index."""
+        try:
+            return (folder / "generation").read_text().strip()
+        except OSError:
+            return None
+
+    @classmethod
+    def load(cls, folder: Path, generation: str) -> LexicalIndex | None:
+        """The saved index if it matches ``generation``; ``None`` (rebuild) if absent, stale or damaged."""
+        try:
+            meta = json.loads((folder / "meta.json").read_text())
+            if meta.get("format") != FORMAT_VERSION or meta.get("generation") != generation:
+                return None
+            rows = json.loads((folder / "chunks.json").read_text())
+            chunks = [StoredChunk(r[0], r[1], r[2], r[3], int(r[4]), int(r[5]), r[6]) for r in rows]
+            retriever = _load_bm25(folder / "bm25") if chunks else None
+        except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
+            log.warning("lexical index at %s unreadable (%s); rebuilding", folder, error)
+            return None
+        return cls(retriever, chunks, dict(meta.get("df", {})), generation)
+
+
+def _load_bm25(folder: Path) -> object:
+    import bm25s
+
+    return bm25s.BM25.load(str(folder), show_progress=False)
+
+
+def lexical_folder(index_dir: Path) -> Path:
+    return index_dir / "lexical"
+
+
+def load_or_build(store: ChunkStore, folder: Path) -> LexicalIndex:
+    """The lexical index for the store's current generation: loaded if saved, else built and saved."""
+    generation = store.generation
+    loaded = LexicalIndex.load(folder, generation)
+    if loaded is not None:
+        return loaded
+    log.info("building the lexical index from the store's chunks")
+    built = LexicalIndex.build(store.iter_chunks(), generation)
+    try:
+        built.save(folder)
+    except OSError as error:  # a read-only index folder still serves, it just rebuilds next start
+        log.warning("could not save the lexical index at %s (%s)", folder, error)
+    return built

@@ -1,0 +1,406 @@
+"""The only module that imports chromadb: chunks, article records and the dense search over them.
+
+Two collections live in one Chroma database, embedded on disk (``PersistentClient``) or behind a
+``chroma run`` server (``HttpClient``):
+
+* ``briefings_chunks`` — one record per chunk: its text, our own embedding and where it sits in its article.
+* ``briefings_articles`` — one record per article: full text (so citations can be verified and shown even
+  where the corpus files are not, e.g. on a replica), title, date and the content hash that makes ingest
+  incremental. A hash of ``pending`` marks an article whose chunks are being rewritten; a crash leaves it
+  pending and the next ingest redoes it.
+
+Chroma 1.5 silently attaches its downloading default embedding function to a collection opened without one,
+so every open passes ours, and every read and write passes vectors explicitly. The collection metadata
+records the embedding model and dimension (checked on open) and a ``generation`` that changes with every
+write, which tells other processes and replicas that their lexical index is stale.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from index.errors import EmbeddingMismatch, IndexDamaged, IndexMissing, StoreUnavailable
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+    from index.articles import Article
+    from index.chunking import Chunk
+    from index.embedding import Embedder
+
+log = logging.getLogger(__name__)
+
+CHUNKS = "briefings_chunks"
+ARTICLES = "briefings_articles"
+SCHEMA_VERSION = 1
+PENDING = "pending"
+WRITE_BATCH = 1000
+# Chroma's defaults (M 16, ef 100) lose recall on large sets; these keep recall@10 near exact search on
+# the 30k-chunk news corpus (see the README's scale table) at a small cost in build time.
+HNSW = {"space": "cosine", "ef_construction": 200, "max_neighbors": 32, "ef_search": 200}
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as read back from the index."""
+
+    id: str
+    doc: str
+    title: str
+    date: str | None
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """What the index knows about an article besides its text."""
+
+    doc: str
+    title: str
+    date: str | None
+    content_hash: str
+    chunks: int
+    source: str
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where the index lives: a folder, and optionally a Chroma server that holds the collections."""
+
+    index_dir: Path
+    chroma_url: str | None = None
+
+    def describe(self) -> str:
+        return self.chroma_url or str(self.index_dir)
+
+
+def date_number(date: str | None) -> int:
+    """``2022-02-20`` -> ``20220220``: Chroma filters compare numbers, not strings. Unknown dates are 0."""
+    return int(date.replace("-", "")) if date else 0
+
+
+class _ChromaEmbeddingFunction:
+    """Hands our embedder to Chroma so it never falls back to its own downloading default."""
+
+    def __init__(self, embedder: Embedder | None) -> None:
+        self._embedder = embedder
+
+    def __call__(self, input: Sequence[str]) -> list[np.ndarray]:  # noqa: A002 (Chroma's parameter name)
+        if self._embedder is None:
+            raise RuntimeError("this collection embeds with the briefings embedder only")
+        return list(self._embedder.embed_documents(list(input)))
+
+    def embed_query(self, input: Sequence[str]) -> list[np.ndarray]:  # noqa: A002
+        return self(input)
+
+    @staticmethod
+    def name() -> str:
+        return "briefings"
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> _ChromaEmbeddingFunction:
+        return _ChromaEmbeddingFunction(None)
+
+    def is_legacy(self) -> bool:
+        return False
+
+    def default_space(self) -> str:
+        return "cosine"
+
+    def supported_spaces(self) -> list[str]:
+        return ["cosine"]
+
+
+class ChunkStore:
+    """Chunks and articles in Chroma; see the module docstring for the layout."""
+
+    def __init__(self, client: ClientAPI, chunks: Collection, articles: Collection, location: StoreLocation):
+        self._client = client
+        self._chunks = chunks
+        self._articles = articles
+        self.location = location
+
+    # ----------------------------------------------------------------------------------------- opening
+    @classmethod
+    def open(cls, location: StoreLocation, embedder: Embedder, create: bool = False) -> ChunkStore:
+        """Open the index; ``create`` makes it when absent (ingest), otherwise absence is an error."""
+        if location.chroma_url is None and not create and not (location.index_dir / "chroma.sqlite3").is_file():
+            raise IndexMissing(f"No index at {location.index_dir}: run `briefings ingest` first")
+        client = _connect(location)
+        function = _ChromaEmbeddingFunction(embedder)
+        try:
+            if create:
+                chunks = client.get_or_create_collection(
+                    CHUNKS, embedding_function=function, configuration={"hnsw": HNSW},  # type: ignore[arg-type]
+                    metadata=_collection_metadata(embedder),
+                )
+                articles = client.get_or_create_collection(ARTICLES, embedding_function=function)  # type: ignore[arg-type]
+            else:
+                chunks = client.get_collection(CHUNKS, embedding_function=function)  # type: ignore[arg-type]
+                articles = client.get_collection(ARTICLES, embedding_function=function)  # type: ignore[arg-type]
+        except Exception as error:
+            raise _translate_open_error(error, location) from None
+        store = cls(client, chunks, articles, location)
+        store._check_embedder(embedder)
+        return store
+
+    def _check_embedder(self, embedder: Embedder) -> None:
+        meta = self._chunks.metadata or {}
+        built_with, dimension = meta.get("embedding_model"), meta.get("dimension")
+        if built_with is None:
+            raise IndexDamaged(f"Index at {self.location.describe()} has no model record: rebuild it with "
+                               "`briefings ingest --rebuild`")
+        if built_with != embedder.identity or int(dimension or 0) != embedder.dimension:
+            raise EmbeddingMismatch(
+                f"Index at {self.location.describe()} was built with {built_with} ({dimension} dimensions) but "
+                f"the configured model is {embedder.identity} ({embedder.dimension}): use that model or rebuild "
+                "with `briefings ingest --rebuild`"
+            )
+
+    @staticmethod
+    def drop(location: StoreLocation) -> None:
+        """Delete both collections (``ingest --rebuild``); absent ones are fine."""
+        client = _connect(location)
+        for name in (CHUNKS, ARTICLES):
+            try:
+                client.delete_collection(name)
+            except Exception:  # noqa: BLE001 (absent collection: nothing to drop)
+                log.debug("collection %s absent", name)
+
+    # ------------------------------------------------------------------------------------------ reading
+    @property
+    def generation(self) -> str:
+        """Changes whenever the chunks change; read fresh so other writers' changes are seen."""
+        collection = self._client.get_collection(CHUNKS, embedding_function=_ChromaEmbeddingFunction(None))  # type: ignore[arg-type]
+        return str((collection.metadata or {}).get("generation", ""))
+
+    @property
+    def embedding_model(self) -> str:
+        return str((self._chunks.metadata or {}).get("embedding_model", ""))
+
+    def counts(self) -> tuple[int, int]:
+        """``(articles, chunks)``."""
+        return self._articles.count(), self._chunks.count()
+
+    def article_records(self) -> dict[str, ArticleRecord]:
+        records: dict[str, ArticleRecord] = {}
+        for ids, metadatas, _ in self._page(self._articles, include=["metadatas"]):
+            for doc, meta in zip(ids, metadatas, strict=True):
+                records[doc] = ArticleRecord(
+                    doc=doc,
+                    title=str(meta.get("title", doc)),
+                    date=str(meta["date"]) if meta.get("date") else None,
+                    content_hash=str(meta.get("content_hash", PENDING)),
+                    chunks=int(meta.get("chunks", 0)),
+                    source=str(meta.get("source", "")),
+                )
+        return records
+
+    def article_text(self, doc: str) -> str | None:
+        found = self._articles.get(ids=[doc], include=["documents"])
+        documents = found.get("documents") or []
+        return documents[0] if documents else None
+
+    def iter_chunks(self) -> Iterator[StoredChunk]:
+        """Every chunk, in pages, for building the lexical index."""
+        for ids, metadatas, documents in self._page(self._chunks, include=["metadatas", "documents"]):
+            for chunk_id, meta, text in zip(ids, metadatas, documents, strict=True):
+                yield _stored_chunk(chunk_id, meta, text)
+
+    def dense_search(
+        self, vector: np.ndarray, k: int, since: str | None = None, until: str | None = None
+    ) -> list[tuple[StoredChunk, float]]:
+        """Nearest chunks by cosine similarity (1 - Chroma's cosine distance), optionally within dates."""
+        if k <= 0 or self._chunks.count() == 0:
+            return []
+        result = self._chunks.query(
+            query_embeddings=[vector.astype(np.float32)],
+            n_results=k,
+            where=_date_filter(since, until),  # type: ignore[arg-type]
+            include=["metadatas", "documents", "distances"],
+        )
+        ids = result["ids"][0]
+        metadatas = (result.get("metadatas") or [[]])[0]
+        documents = (result.get("documents") or [[]])[0]
+        distances = (result.get("distances") or [[]])[0]
+        return [
+            (_stored_chunk(chunk_id, meta, text), 1.0 - float(distance))
+            for chunk_id, meta, text, distance in zip(ids, metadatas, documents, distances, strict=True)
+        ]
+
+    # ------------------------------------------------------------------------------------------ writing
+    def mark_pending(self, articles: Sequence[Article]) -> None:
+        """Step 1 of replacing articles: a crash after this leaves them marked for redoing."""
+        self._upsert_articles(articles, [PENDING] * len(articles), [0] * len(articles))
+
+    def delete_chunks_of(self, docs: Iterable[str]) -> None:
+        docs = list(docs)
+        for begin in range(0, len(docs), 200):
+            self._chunks.delete(where={"doc": {"$in": docs[begin : begin + 200]}})
+
+    def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        for begin in range(0, len(chunks), WRITE_BATCH):
+            batch = chunks[begin : begin + WRITE_BATCH]
+            self._chunks.add(
+                ids=[chunk.id for chunk in batch],
+                embeddings=vectors[begin : begin + WRITE_BATCH],
+                documents=[chunk.text for chunk in batch],
+                metadatas=[_chunk_metadata(chunk) for chunk in batch],
+            )
+
+    def commit_articles(self, articles: Sequence[Article], hashes: Sequence[str], chunk_counts: Sequence[int]) -> None:
+        """Last step: the recorded hash says the article's chunks are complete."""
+        self._upsert_articles(articles, hashes, chunk_counts)
+
+    def delete_articles(self, docs: Iterable[str]) -> None:
+        docs = list(docs)
+        self.delete_chunks_of(docs)
+        for begin in range(0, len(docs), WRITE_BATCH):
+            self._articles.delete(ids=docs[begin : begin + WRITE_BATCH])
+
+    def bump_generation(self) -> str:
+        generation = uuid.uuid4().hex
+        meta = dict(self._chunks.metadata or {})
+        meta["generation"] = generation
+        meta.pop("hnsw:space", None)  # legacy key; configuration holds the index settings
+        self._chunks.modify(metadata=meta)
+        return generation
+
+    def _upsert_articles(self, articles: Sequence[Article], hashes: Sequence[str], chunk_counts: Sequence[int]) -> None:
+        for begin in range(0, len(articles), WRITE_BATCH):
+            batch = list(zip(articles, hashes, chunk_counts, strict=True))[begin : begin + WRITE_BATCH]
+            self._articles.upsert(
+                ids=[article.id for article, _, _ in batch],
+                embeddings=np.ones((len(batch), 1), dtype=np.float32),  # articles are looked up by id only
+                documents=[article.text for article, _, _ in batch],
+                metadatas=[
+                    {
+                        "title": article.title,
+                        "date": article.date or "",
+                        "date_int": date_number(article.date),
+                        "content_hash": content_hash,
+                        "chunks": count,
+                        "source": article.source,
+                    }
+                    for article, content_hash, count in batch
+                ],
+            )
+
+    @staticmethod
+    def _page(collection: Collection, include: list[str], size: int = 5000) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
+        offset = 0
+        while True:
+            page = collection.get(include=include, limit=size, offset=offset)  # type: ignore[arg-type]
+            ids = page["ids"]
+            if not ids:
+                return
+            yield ids, list(page.get("metadatas") or [{}] * len(ids)), list(page.get("documents") or [""] * len(ids))
+            offset += len(ids)
+
+
+def _connect(location: StoreLocation) -> ClientAPI:
+    import chromadb
+    from chromadb.config import Settings
+
+    settings = Settings(anonymized_telemetry=False, allow_reset=False)
+    if location.chroma_url:
+        return _http_client(location.chroma_url, settings)
+    try:
+        location.index_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(location.index_dir), settings=settings)
+    except Exception as error:
+        raise IndexDamaged(
+            f"Index at {location.index_dir} cannot be opened ({_short(error)}): "
+            "rebuild it with `briefings ingest --rebuild`"
+        ) from None
+
+
+def _http_client(url: str, settings: Any) -> ClientAPI:
+    import chromadb
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url if "://" in url else f"http://{url}")
+    try:
+        return chromadb.HttpClient(
+            host=parsed.hostname or "127.0.0.1",
+            port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+            ssl=parsed.scheme == "https",
+            settings=settings,
+        )
+    except Exception as error:
+        raise StoreUnavailable(f"Chroma server at {url} does not answer ({_short(error)}): is `chroma run` up?") from None
+
+
+def _translate_open_error(error: Exception, location: StoreLocation) -> Exception:
+    from chromadb.errors import NotFoundError
+
+    if isinstance(error, NotFoundError):
+        return IndexMissing(f"No index at {location.describe()}: run `briefings ingest` first")
+    if location.chroma_url and isinstance(error, (ConnectionError, ValueError)):
+        return StoreUnavailable(f"Chroma server at {location.chroma_url} does not answer ({_short(error)})")
+    return IndexDamaged(
+        f"Index at {location.describe()} cannot be read ({_short(error)}): rebuild it with `briefings ingest --rebuild`"
+    )
+
+
+def _short(error: Exception) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _collection_metadata(embedder: Embedder) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA_VERSION,
+        "embedding_model": embedder.identity,
+        "dimension": embedder.dimension,
+        "generation": "",
+    }
+
+
+def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
+    return {
+        "doc": chunk.doc,
+        "title": chunk.title,
+        "date": chunk.date or "",
+        "date_int": date_number(chunk.date),
+        "start": chunk.start,
+        "end": chunk.end,
+        "position": chunk.position,
+    }
+
+
+def _stored_chunk(chunk_id: str, meta: Any, text: Any) -> StoredChunk:
+    return StoredChunk(
+        id=chunk_id,
+        doc=str(meta["doc"]),
+        title=str(meta.get("title", "")),
+        date=str(meta["date"]) if meta.get("date") else None,
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        text=str(text or ""),
+    )
+
+
+def _date_filter(since: str | None, until: str | None) -> dict[str, Any] | None:
+    """Undated articles are left out as soon as any bound is given: their date is unknown, not early."""
+    if not since and not until:
+        return None
+    clauses: list[dict[str, Any]] = [{"date_int": {"$gt": 0}}]
+    if since:
+        clauses.append({"date_int": {"$gte": date_number(since)}})
+    if until:
+        clauses.append({"date_int": {"$lte": date_number(until)}})
+    return {"$and": clauses}

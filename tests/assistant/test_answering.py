@@ -1,0 +1,91 @@
+"""Answers and citations from the real pipeline over the seed briefing."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering import ABSTAIN_TEXT
+from assistant.errors import EmptyQuestion, QuestionError, QuestionTooLong
+from assistant.service import BriefingService
+from tests.conftest import SEED_DOC, seed_text
+
+
+def assert_citations_verified(answer) -> None:  # type: ignore[no-untyped-def]
+    text = seed_text()
+    for citation in answer.citations:
+        assert text[citation.start : citation.end] == citation.quote
+
+
+def test_card_question_is_answered_with_a_verified_dated_citation(seed_service: BriefingService) -> None:
+    answer = seed_service.ask("How long was the call?")
+    assert answer.answer == "an hour and 45 minutes"
+    assert not answer.abstained
+    first = answer.citations[0]
+    assert (first.doc, first.date) == (SEED_DOC, "2022-02-20")
+    assert "an hour and 45 minutes" in first.quote
+    assert first.quote.endswith(".")  # a whole sentence, not the heading above it
+    assert_citations_verified(answer)
+    body = answer.to_dict()
+    assert set(body) >= {"question", "answer", "abstained", "citations", "passages", "mode", "timings_ms"}
+    assert body["mode"] == "extractive" and body["passages"][0]["doc"] == SEED_DOC
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Who initiated the call?", "the French side"),
+        ("On which day did Putin and Macron hold their telephone talks?", "Sunday"),
+        ("When did the two presidents meet in Moscow?", "February 7"),
+        ("When did the DPR and LPR administrations begin evacuating civilians?", "Friday"),
+    ],
+)
+def test_typed_questions_get_the_short_span(seed_service: BriefingService, question: str, expected: str) -> None:
+    answer = seed_service.ask(question)
+    assert answer.answer == expected
+    assert expected in answer.citations[0].quote
+    assert_citations_verified(answer)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is the capital of Australia?", "Who won the 2018 football World Cup?", "How do I bake sourdough bread?"],
+)
+def test_unrelated_questions_are_refused_with_nearest_passages(seed_service: BriefingService, question: str) -> None:
+    answer = seed_service.ask(question)
+    assert answer.abstained
+    assert answer.answer == ABSTAIN_TEXT
+    assert answer.citations == ()
+    assert answer.passages  # still shown so the reader can look
+
+
+def test_follow_up_is_resolved_from_history(seed_service: BriefingService) -> None:
+    history = [
+        {"role": "user", "content": "How long was the call?"},
+        {"role": "assistant", "content": "an hour and 45 minutes"},
+    ]
+    answer = seed_service.ask("Who started it?", history=history)
+    assert answer.answer == "the French side"
+    assert_citations_verified(answer)
+
+
+def test_date_filters_include_and_exclude(seed_service: BriefingService) -> None:
+    inside = seed_service.ask("How long was the call?", since="2022-02-01", until="2022-02-28")
+    assert inside.answer == "an hour and 45 minutes"
+    outside = seed_service.ask("How long was the call?", since="2023-01-01")
+    assert outside.abstained and outside.passages == ()
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t "])
+def test_empty_question_is_rejected(seed_service: BriefingService, question: str) -> None:
+    with pytest.raises(EmptyQuestion):
+        seed_service.ask(question)
+
+
+def test_overlong_question_is_rejected(seed_service: BriefingService) -> None:
+    with pytest.raises(QuestionTooLong, match="2000"):
+        seed_service.ask("why " * 600)
+
+
+def test_malformed_date_is_rejected(seed_service: BriefingService) -> None:
+    with pytest.raises(QuestionError, match="YYYY-MM-DD"):
+        seed_service.ask("How long was the call?", since="last week")

@@ -1,0 +1,81 @@
+"""Shared fixtures: real Chroma in temporary folders, the real packaged embedder, isolated settings.
+
+The embedder's ONNX export and the seed index are built once per session, because every test that asks a
+question needs them and building them is the slow part.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from assistant.service import BriefingService
+
+PROJECT = Path(__file__).resolve().parent.parent
+SEED_CORPUS = PROJECT / "corpus"
+SEED_DOC = "000_79c4bc1eae008fdb.txt"
+NEWS = PROJECT.parent / "shared" / "corpora" / "news-2024q1"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's BRIEFINGS_* or Slack settings, and nothing may reach a model hub."""
+    for name in list(os.environ):
+        if name.startswith(("BRIEFINGS_", "SLACK_", "OPENAI_", "OLLAMA_")):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ONNX export for the whole session."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, model_cache: Path):  # type: ignore[no-untyped-def]
+    """Settings for a fresh index in this test's temporary folder."""
+
+    def build(**overrides: object) -> Settings:
+        values: dict[str, object] = {"index": tmp_path / "index", "model_cache": model_cache}
+        values.update(overrides)
+        return Settings(**values)  # type: ignore[arg-type]
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def seed_settings(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Settings:
+    """An index of corpus/ (the seed briefing), built once."""
+    settings = Settings(index=tmp_path_factory.mktemp("seed") / "index", model_cache=model_cache)
+    BriefingService(settings).ingest([SEED_CORPUS])
+    return settings
+
+
+@pytest.fixture(scope="session")
+def seed_service(seed_settings: Settings) -> BriefingService:
+    service = BriefingService(seed_settings)
+    service.warm_up()
+    return service
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Iterator[Path]:
+    """A writable copy of the seed corpus (articles only) for tests that change files."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    shutil.copy(SEED_CORPUS / SEED_DOC, folder / SEED_DOC)
+    yield folder
+
+
+def seed_text() -> str:
+    return (SEED_CORPUS / SEED_DOC).read_text(encoding="utf-8")
+
+
+requires_news = pytest.mark.skipif(not NEWS.is_dir(), reason="../shared/corpora/news-2024q1 is not present")
