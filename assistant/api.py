@@ -85,4 +85,8 @@ def create_app(service: BriefingService) -> FastAPI:
             }
         )
 
+    from assistant import slack, ui
+
+    slack.mount(app, service)
+    ui.mount(app, service)  # last: the UI owns "/" and must not shadow the routes above
     return app
