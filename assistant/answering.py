@@ -10,18 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.answer_types import Found, Kind, QuestionShape
+from assistant.answer_types import QuestionShape
 from assistant.citations import Citation, cite
 from assistant.evidence import ArticleTexts, Candidate
 from assistant.retrieval import Passage
-from index.lexical import term_positions, terms
+from assistant.scoring import ConfidenceModel, confidence_inputs
+from assistant.spans import best_span
+from index.lexical import terms
 
 ABSTAIN_TEXT = "The briefings don't say."
-# Tuned on the development questions: the confidence that best separates answerable from unanswerable
-# questions (see `briefings eval` and the README's quality section).
-DEFAULT_ABSTAIN_BELOW = 0.55
 MAX_CITATIONS = 3
-CITATION_MARGIN = 0.08  # further sentences are cited when their score is this close to the best one
+# Further sentences are cited when their score is this close to the best one (in the ranking model's logit
+# units: within 1.0 means at least e^-1 as likely to hold the answer), so close calls show both sources.
+CITATION_MARGIN = 1.0
 
 
 @dataclass(frozen=True)
@@ -67,34 +68,45 @@ class Extracted:
 
 
 def extract_answer(
-    ranked: list[Candidate], shape: QuestionShape, query: str, articles: ArticleTexts, abstain_below: float
+    ranked: list[Candidate], shape: QuestionShape, query: str, articles: ArticleTexts, confidence: ConfidenceModel,
+    abstain_below: float | None = None,
+    follow_up: bool = False,
 ) -> Extracted:
-    """Pick the answer from scored candidates (best first)."""
-    if not ranked or ranked[0].score < abstain_below:
-        confidence = ranked[0].score if ranked else 0.0
-        return Extracted(ABSTAIN_TEXT, True, (), confidence)
+    """Pick the answer from scored candidates (best first), or abstain when the evidence is weak."""
+    if not ranked:
+        return Extracted(ABSTAIN_TEXT, True, (), 0.0)
+    ranked = _full_sentence_first(ranked)
     best = ranked[0]
+    probability = confidence.probability(confidence_inputs([c.score for c in ranked], best.signals, follow_up))
+    threshold = confidence.threshold if abstain_below is None else abstain_below
     citations = _citations(ranked, articles)
-    if not citations:
-        return Extracted(ABSTAIN_TEXT, True, (), best.score)
-    span = best_span(best, shape, query)
+    if probability < threshold or not citations:
+        return Extracted(ABSTAIN_TEXT, True, (), probability)
+    span = best_span(best.text, best.typed, shape, query)
     text = span.text(best.text) if span is not None else best.text
-    return Extracted(text, False, citations, best.score)
+    return Extracted(text, False, citations, probability)
 
 
-def best_span(candidate: Candidate, shape: QuestionShape, query: str) -> Found | None:
-    """The typed span nearest to where the sentence repeats the question, or ``None`` (quote the sentence)."""
-    if shape.kind is Kind.OTHER or not candidate.typed:
-        return None
-    wanted = set(terms(query))
-    anchors = [position for term, position in term_positions(candidate.text) if term in wanted]
-    if not anchors:
-        return max(candidate.typed, key=lambda span: span.end - span.start)
+def _full_sentence_first(ranked: list[Candidate]) -> list[Candidate]:
+    """A heading that wins is replaced by the full sentence of its article that says the same thing.
 
-    def distance(span: Found) -> int:
-        return min(min(abs(span.start - anchor), abs(span.end - anchor)) for anchor in anchors)
-
-    return min(candidate.typed, key=distance)
+    Headings ("Phone call lasted an hour and 45 minutes") restate a sentence nearby; quoting the sentence
+    gives the reader the claim with its source ("Elysée stated that ...").
+    """
+    best = ranked[0]
+    if not best.signals.get("heading"):
+        return ranked
+    wanted = {t.text(best.text).lower() for t in best.typed} or set(terms(best.text))
+    for candidate in ranked[1:]:
+        if candidate.doc != best.doc or candidate.signals.get("heading"):
+            continue
+        if not 0 < candidate.sentence_index - best.sentence_index <= 3:
+            continue
+        found = {t.text(candidate.text).lower() for t in candidate.typed} if best.typed else set(terms(candidate.text))
+        if wanted <= found or (best.typed and wanted & found):
+            candidate.score = max(candidate.score, best.score)
+            return [candidate] + [c for c in ranked if c is not candidate]
+    return ranked
 
 
 def _citations(ranked: list[Candidate], articles: ArticleTexts) -> tuple[Citation, ...]:

@@ -2,9 +2,14 @@
 
 "Who started it?" after "How long was the call?" cannot be retrieved on its own words. A follow-up (a
 question with a pronoun that points back, an elliptical "and ...?" or "what about ...?", or very few content
-words) is searched together with the standalone form of the previous user question, and with the previous
-answer when that answer was short; the current question alone still decides what kind of answer is wanted.
-The UI, the API, Slack threads and eval conversations all pass their history through this one function.
+words) is rewritten and searched in two forms:
+
+* the *focus*: the question with its pronoun replaced by what it most likely points to in the previous
+  question ("Who started it?" -> "Who started the call?"), which evidence is scored against;
+* the *search text*: the focus plus the earlier questions, so retrieval finds the same articles.
+
+The current question alone still decides what kind of answer is wanted. The UI, the API, Slack threads and
+eval conversations all pass their history through these functions.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ _POINTING = re.compile(
     re.IGNORECASE,
 )
 _ELLIPTIC = re.compile(r"^\s*(?:and|also|so|but|what about|how about|and what about|what else|anything else)\b", re.IGNORECASE)
-MAX_CARRIED_ANSWER_CHARS = 120
+SHORT_ANSWER_WORDS = 8  # a span such as "an hour and 45 minutes", not a quoted sentence
 FEW_CONTENT_TERMS = 2
 
 
@@ -53,19 +58,94 @@ def is_follow_up(question: str) -> bool:
 
 
 def standalone_question(question: str, history: Iterable[Mapping[str, str] | Turn] | None) -> str:
-    """The text to search with: the question, plus the conversation's subject when it is a follow-up."""
-    turns = turns_from(history)
-    subject = ""
-    last_answer = ""
-    for turn in turns:
-        if turn.role == "user":
-            subject = f"{turn.content} {subject}".strip() if is_follow_up(turn.content) and subject else turn.content
-            last_answer = ""
-        else:
-            last_answer = turn.content
+    """The text to search with: the focused question, plus the conversation's subject for a follow-up.
+
+    The subject is the standalone form of the earlier user questions; earlier *answers* are not carried,
+    because their words pull the search back to the sentence that was already quoted.
+    """
+    subject = _subject(history)
     if not subject or not is_follow_up(question):
         return question
-    carried = subject
-    if last_answer and len(last_answer) <= MAX_CARRIED_ANSWER_CHARS and "don't say" not in last_answer:
-        carried = f"{carried} {last_answer}"
-    return f"{question} {carried}"
+    return f"{resolve_pronouns(question, subject)} {subject}"
+
+
+def focused_question(question: str, history: Iterable[Mapping[str, str] | Turn] | None) -> str:
+    """The question with its pronouns resolved against the conversation (itself when not a follow-up)."""
+    subject = _subject(history)
+    if not subject or not is_follow_up(question):
+        return question
+    return resolve_pronouns(question, subject)
+
+
+def previous_search(history: Iterable[Mapping[str, str] | Turn] | None) -> str | None:
+    """What the previous user turn searched for (its standalone form), to keep a follow-up on its articles."""
+    turns = turns_from(history)
+    users = [index for index, turn in enumerate(turns) if turn.role == "user"]
+    if not users:
+        return None
+    last = users[-1]
+    return standalone_question(turns[last].content, turns[:last])
+
+
+def _subject(history: Iterable[Mapping[str, str] | Turn] | None) -> str:
+    subject = ""
+    for turn in turns_from(history):
+        if turn.role == "user":
+            subject = f"{turn.content} {subject}".strip() if is_follow_up(turn.content) and subject else turn.content
+    return subject
+
+
+_THING = re.compile(
+    r"\b(?:the|this|that)\s+(?:[a-z][\w-]*\s+){0,2}?[a-z][\w-]*"
+    r"(?=\s+(?:in|of|on|at|for|with|about|to|from|between|by|and|or)\b|\s*[?.!,;]|\s*$)"
+)
+_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)*")
+_NAMES_PAIR = re.compile(r"\b[A-Z][\w-]+(?:\s+[A-Z][\w-]+)*\s+and\s+[A-Z][\w-]+(?:\s+[A-Z][\w-]+)*")
+_WH_WORDS = {"who", "what", "when", "where", "which", "why", "how", "the", "this", "that"}
+
+
+def resolve_pronouns(question: str, subject: str) -> str:
+    """Replace "it", "he"/"she" and "they" with the thing, person or pair named in ``subject``.
+
+    Deliberately simple: the last definite noun phrase ("the call") stands for "it", the first capitalised
+    name (usually the subject) for "he"/"she", a pair of names joined by "and" for "they". Anything
+    unresolved stays as it is.
+    """
+    thing = _last(_THING.findall(subject))
+    names = [n for n in _NAME.findall(subject) if n.lower() not in _WH_WORDS]
+    name = names[0] if names else None
+    pair = _last(_NAMES_PAIR.findall(subject))
+    replacements = [
+        (r"\bit\b", thing),
+        (r"\bits\b", f"{thing}'s" if thing else None),
+        (r"\b(?:he|she|him)\b", name),
+        (r"\b(?:his|her)\b", f"{name}'s" if name else None),
+        (r"\b(?:they|them)\b", pair),
+    ]
+    for pattern, value in replacements:
+        if value:
+            question = re.sub(pattern, value, question, flags=re.IGNORECASE)
+    return question
+
+
+def _last(found: list[str]) -> str | None:
+    return found[-1] if found else None
+
+
+def earlier_answers(question: str, history: Iterable[Mapping[str, str] | Turn] | None) -> list[str]:
+    """Short answers already given in this conversation, when ``question`` follows up on them.
+
+    A follow-up asks for something new: the sentence that answered "How long was the call?" is unlikely
+    to answer "Who started it?", so evidence that merely repeats an earlier answer is ranked down.
+    """
+    turns = turns_from(history)
+    if not turns or not is_follow_up(question):
+        return []
+    asked = {turn.content.strip().lower() for turn in turns if turn.role == "user"}
+    if question.strip().lower() in asked:
+        return []
+    return [
+        turn.content
+        for turn in turns
+        if turn.role == "assistant" and len(turn.content.split()) <= SHORT_ANSWER_WORDS and "don't say" not in turn.content
+    ]

@@ -42,10 +42,13 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(30.0, gt=0, description="Seconds an LLM call may take before falling back to extractive.")
     passages: int = Field(10, ge=1, le=50, description="Passages returned with each answer (and scored by eval).")
     candidates: int = Field(40, ge=5, le=500, description="Chunks taken from each of dense and lexical search before fusion.")
-    max_chunks_per_article: int = Field(2, ge=1, le=20, description="At most this many chunks of one article among the top passages.")
-    evidence_passages: int = Field(6, ge=1, le=30, description="Top passages whose sentences compete to answer.")
+    max_chunks_per_article: int = Field(1, ge=1, le=20, description="At most this many chunks of one article among the top passages.")
+    evidence_passages: int = Field(10, ge=1, le=30, description="Top passages whose sentences compete to answer.")
     abstain_below: float | None = Field(
-        None, description="Confidence under which the answer is 'The briefings don't say.'; unset = the tuned default."
+        None, ge=0, le=1, description="Confidence under which the answer is 'The briefings don't say.'; unset = the fitted threshold."
+    )
+    scoring_model: Path | None = Field(
+        None, description="Evidence-ranking and abstention model written by `briefings tune`; unset = the shipped one."
     )
     max_question_chars: int = Field(MAX_QUESTION_CHARS, ge=10, description="Longest question accepted.")
     api_token: str | None = Field(None, description="Bearer token required by POST /api/ask when set.")

@@ -1,37 +1,58 @@
 """Evidence selection: which sentence of the retrieved passages answers the question.
 
 Every sentence overlapping a top passage competes, cut from the stored article text so that a quote is
-always a whole sentence with exact offsets. Each is scored on five signals that fail in different ways:
+always a whole sentence with exact offsets. Each is described by signals that fail in different ways, and a
+linear model over them (weights in :mod:`assistant.scoring`, fitted on question sets by ``briefings tune``)
+ranks them:
 
-* ``semantic`` — cosine between question and sentence embeddings: paraphrase, but blind to specifics;
-* ``lexical`` — the idf-weighted share of the question's terms the sentence contains: specifics;
-* ``context`` — the same share over the sentence's passage: the sentence may say "it" for a named thing;
-* ``typed`` — whether the sentence holds the kind of thing asked for (a duration for "how long") that the
-  question does not already contain;
-* ``prior`` — how highly retrieval ranked its passage.
-
-The weights were fitted on the development questions (see the README's quality section); the combined score
-is also the answer's confidence, which decides abstention.
+* ``lexical`` — the idf-weighted share of the question's terms the sentence repeats: specifics;
+* ``context`` — the same share over the sentence's passage: the sentence may say "he" for a named person;
+* ``typed`` / ``named`` — the sentence holds the kind of thing asked for that the question does not already
+  contain: a duration, date or amount found by patterns (reliable), or a capitalised name for who/where/which
+  questions (weaker);
+* ``dense``, ``bm25``, ``fused``, ``prior`` — how strongly and how highly retrieval ranked its passage;
+* ``lead`` — news puts the essentials first (inverted pyramid), so early sentences carry more;
+* ``semantic`` — cosine between question and sentence embeddings: paraphrase ("started" ~ "initiated");
+* ``heading`` — a short line without a full stop repeats what a full sentence says better;
+* ``recent`` — only when the question itself asks about the recent ("this week", "now", "latest"): how close
+  the article's date is to the newest retrieved article.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from threading import Lock
 
-import numpy as np
-
-from assistant.answer_types import Found, QuestionShape, find_typed
+from assistant.answer_types import Found, Kind, QuestionShape, find_typed
 from assistant.retrieval import Passage
+from assistant.scoring import Weights
 from index.embedding import Embedder
 from index.lexical import LexicalIndex, terms
 from index.sentences import Span, sentence_spans
 
-WEIGHTS = {"semantic": 1.0, "lexical": 0.6, "context": 0.2, "typed": 0.25, "prior": 0.15, "heading": -0.1}
 MAX_SENTENCE_CHARS = 600
+# Sentence positions are counted within a chunk; a chunk that starts this far into its article does not hold
+# the lead, so its sentences count as coming after the first few.
+LEAD_CHARS = 300
+LEAD_OFFSET = 5
+RECENCY_DAYS = 30.0
+CARRIED_TERM_SHARE = 0.35
+SEMANTIC_TOP = 8
+REPEAT_PENALTY = 2.0
+PATTERN_KINDS = frozenset({Kind.DURATION, Kind.DATE, Kind.QUANTITY})
+NAME_KINDS = frozenset({Kind.PERSON, Kind.PLACE, Kind.ENTITY})
+_DATE_MARKER = re.compile(r"\ufeff?\s*date\s+\d{4}-\d{2}-\d{2}\s*")
+_RECENCY_CUE = re.compile(
+    r"\b(?:this (?:week|month|year|weekend)|last (?:week|weekend|month|night)|recent(?:ly)?|now|nowadays|latest|"
+    r"new|newly|current(?:ly)?|today|yesterday|tonight|so far|(?:on|last) (?:monday|tuesday|wednesday|thursday|"
+    r"friday|saturday|sunday))\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -43,7 +64,9 @@ class Candidate:
     date: str | None
     span: Span
     text: str
+    passage: Passage
     passage_rank: int
+    sentence_index: int
     typed: list[Found] = field(default_factory=list)
     signals: dict[str, float] = field(default_factory=dict)
     score: float = 0.0
@@ -77,34 +100,44 @@ class ArticleTexts:
         entry = self.get(doc)
         return entry[0] if entry else None
 
-    def forget(self, docs: set[str] | None = None) -> None:
-        """Drop cached texts (after an ingest changed them)."""
+    def forget(self) -> None:
+        """Drop cached texts (after an ingest may have changed them)."""
         with self._lock:
-            if docs is None:
-                self._cache.clear()
-            for doc in docs or ():
-                self._cache.pop(doc, None)
+            self._cache.clear()
 
 
-def gather(passages: list[Passage], articles: ArticleTexts, limit: int) -> list[Candidate]:
-    """Sentences overlapping the top ``limit`` passages, each once, in passage order."""
+def gather(passages: list[Passage], limit: int) -> list[Candidate]:
+    """Sentences of the top ``limit`` passages, each once, in passage order.
+
+    Sentences are cut from the chunk text, which is exactly ``article_text[chunk.start:chunk.end]``, so their
+    offsets are article offsets and no article needs fetching; chunks end at sentence boundaries.
+    """
     seen: set[tuple[str, int]] = set()
     candidates: list[Candidate] = []
     for rank, passage in enumerate(passages[:limit]):
         chunk = passage.chunk
-        entry = articles.get(chunk.doc)
-        if entry is None:
-            continue
-        text, spans = entry
-        for span in spans:
-            if span.end <= chunk.start or span.start >= chunk.end or (chunk.doc, span.start) in seen:
+        for index, span in enumerate(sentence_spans(chunk.text, offset=chunk.start)):
+            span = _without_date_marker(chunk.text, chunk.start, span)
+            if span is None or (chunk.doc, span.start) in seen:
                 continue
             seen.add((chunk.doc, span.start))
-            sentence = text[span.start : span.end]
+            sentence = chunk.text[span.start - chunk.start : span.end - chunk.start]
             if len(sentence) > MAX_SENTENCE_CHARS or not re.search(r"\w", sentence):
                 continue
-            candidates.append(Candidate(chunk.doc, chunk.title, chunk.date, span, sentence, rank))
+            position = index + (0 if chunk.start < LEAD_CHARS else LEAD_OFFSET)
+            candidates.append(Candidate(chunk.doc, chunk.title, chunk.date, span, sentence, passage, rank, position))
     return candidates
+
+
+def _without_date_marker(text: str, offset: int, span: Span) -> Span | None:
+    """The ``date YYYY-MM-DD`` marker that opens an article is metadata, not part of its first sentence."""
+    if span.start - offset > 2:
+        return span
+    marker = _DATE_MARKER.match(text, span.start - offset)
+    if marker is None:
+        return span
+    start = offset + marker.end()
+    return Span(start, span.end) if span.end - start > 1 else None
 
 
 def score(
@@ -112,60 +145,128 @@ def score(
     question: str,
     query: str,
     shape: QuestionShape,
-    embedder: Embedder,
     lexical: LexicalIndex,
+    weights: Weights,
+    embedder: Embedder | None = None,
+    said: Sequence[str] = (),
 ) -> list[Candidate]:
-    """Score every candidate and return them best first."""
+    """Describe every candidate by its signals, score it with ``weights`` and return them best first.
+
+    The semantic signal (question-sentence cosine) costs an encoder pass per sentence, so it is computed
+    for the ``SEMANTIC_TOP`` best candidates of a first pass only; the rest get the lowest of those values.
+    """
     if not candidates:
         return []
-    query_terms = set(terms(query))
-    question_words = {word.lower() for word in re.findall(r"\w+", question)}
-    semantic = _semantic(candidates, query, embedder)
+    query_weights = _query_weights(question, query, lexical)
+    known_words = {word.lower() for word in re.findall(r"\w+", query)}
+    sentence_terms = [set(terms(candidate.text)) for candidate in candidates]
     passage_terms: dict[int, set[str]] = {}
-    for index, candidate in enumerate(candidates):
-        sentence_terms = set(terms(candidate.text))
-        context = passage_terms.setdefault(candidate.passage_rank, set())
-        context |= sentence_terms
-        candidate.typed = _new_information(candidate.text, find_typed(candidate.text, shape.kind, shape.head), question_words)
+    for candidate, found in zip(candidates, sentence_terms, strict=True):
+        passage_terms.setdefault(candidate.passage_rank, set()).update(found)
+    best_bm25 = max((c.passage.lexical or 0.0) for c in candidates) or 1.0
+    best_fused = max(c.passage.score for c in candidates) or 1.0
+    newest = _newest(candidates) if _RECENCY_CUE.search(question) else None
+    for candidate, found in zip(candidates, sentence_terms, strict=True):
+        candidate.typed = _new_information(candidate.text, find_typed(candidate.text, shape.kind, shape.head), known_words)
         candidate.signals = {
-            "semantic": float(semantic[index]),
-            "lexical": _coverage(query_terms, sentence_terms, lexical),
-            "typed": 1.0 if candidate.typed else 0.0,
+            "lexical": _coverage(query_weights, found),
+            "context": _coverage(query_weights, passage_terms[candidate.passage_rank]),
+            **_typed_signals(shape, bool(candidate.typed)),
             "prior": 1.0 / (1.0 + candidate.passage_rank),
             "heading": 1.0 if _is_heading(candidate.text) else 0.0,
+            "dense": candidate.passage.dense or 0.0,
+            "bm25": (candidate.passage.lexical or 0.0) / best_bm25,
+            "fused": candidate.passage.score / best_fused,
+            "lead": 1.0 / (1.0 + candidate.sentence_index),
+            "recent": _recency(candidate.date, newest),
         }
-    for candidate in candidates:
-        candidate.signals["context"] = _coverage(query_terms, passage_terms[candidate.passage_rank], lexical)
-        if shape.kind.value == "other":
-            candidate.signals["typed"] = 0.5  # nothing to look for: neutral for every sentence
-        candidate.score = sum(WEIGHTS[name] * value for name, value in candidate.signals.items())
-    return sorted(candidates, key=lambda candidate: candidate.score, reverse=True)
+        candidate.score = weights.score(candidate.signals)
+    ranked = sorted(candidates, key=lambda candidate: candidate.score, reverse=True)
+    if embedder is not None:
+        _add_semantic(ranked, question, embedder, weights)
+    _rank_down_repeats(ranked, said)
+    ranked.sort(key=lambda candidate: candidate.score, reverse=True)
+    return ranked
 
 
-def _semantic(candidates: list[Candidate], query: str, embedder: Embedder) -> np.ndarray:
-    vectors = embedder.embed_documents([candidate.text for candidate in candidates], batch_size=64)
-    return vectors @ embedder.embed_query(query)
+def _rank_down_repeats(ranked: list[Candidate], said: Sequence[str]) -> None:
+    """Evidence that only repeats an answer already given in the conversation (see chat.earlier_answers)."""
+    lowered = [answer.lower() for answer in said if answer.strip()]
+    for candidate in ranked:
+        if any(answer in candidate.text.lower() for answer in lowered):
+            candidate.score -= REPEAT_PENALTY
 
 
-def _coverage(query_terms: set[str], sentence_terms: set[str], lexical: LexicalIndex) -> float:
-    """Share of the question's information (idf mass) that the text repeats."""
-    if not query_terms:
+def _add_semantic(ranked: list[Candidate], question: str, embedder: Embedder, weights: Weights) -> None:
+    top = ranked[:SEMANTIC_TOP]
+    vectors = embedder.embed_documents([c.text for c in top], batch_size=SEMANTIC_TOP)
+    similarities = vectors @ embedder.embed_query(question)
+    floor = float(similarities.min()) if len(top) else 0.0
+    for position, candidate in enumerate(ranked):
+        candidate.signals["semantic"] = float(similarities[position]) if position < len(top) else floor
+        candidate.score = weights.score(candidate.signals)
+
+
+def _typed_signals(shape: QuestionShape, found: bool) -> dict[str, float]:
+    """Two signals, because the patterns for durations, dates and amounts are reliable and the capitalised-name
+    test for people and places is not; each is neutral (0.5) when the question asks for the other kind."""
+    value = 1.0 if found else 0.0
+    if shape.kind in PATTERN_KINDS:
+        return {"typed": value, "named": 0.5}
+    if shape.kind in NAME_KINDS:
+        return {"typed": 0.5, "named": value}
+    return {"typed": 0.5, "named": 0.5}
+
+
+def _query_weights(question: str, query: str, lexical: LexicalIndex) -> dict[str, float]:
+    """Term weights of the question, plus, at a discount, the terms a follow-up carries from earlier turns.
+
+    The carried subject ("the call") must help find the passage without letting the previous answer's
+    sentence outscore the one that answers the new question.
+    """
+    weights = lexical.term_weights(question)
+    for term, weight in lexical.term_weights(query).items():
+        weights.setdefault(term, CARRIED_TERM_SHARE * weight)
+    return weights
+
+
+def _newest(candidates: list[Candidate]) -> date | None:
+    dates = [parsed for parsed in (_parse_date(c.date) for c in candidates) if parsed is not None]
+    return max(dates) if dates else None
+
+
+def _recency(value: str | None, newest: date | None) -> float:
+    parsed = _parse_date(value)
+    if newest is None or parsed is None:
         return 0.0
-    total = sum(lexical.idf(term) for term in query_terms)
-    shared = sum(lexical.idf(term) for term in query_terms & sentence_terms)
-    return shared / total if total else 0.0
+    return math.exp(-max((newest - parsed).days, 0) / RECENCY_DAYS)
 
 
-def _new_information(sentence: str, found: list[Found], question_words: set[str]) -> list[Found]:
-    """Typed spans the question does not already contain ("Putin" cannot answer "what did Putin say")."""
+def _parse_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _coverage(query_weights: dict[str, float], found: set[str]) -> float:
+    """Share of the question's information (term weight mass) that the text repeats."""
+    total = sum(query_weights.values())
+    if not total:
+        return 0.0
+    return sum(weight for term, weight in query_weights.items() if term in found) / total
+
+
+def _new_information(sentence: str, found: list[Found], known_words: set[str]) -> list[Found]:
+    """Typed spans the conversation has not said already ("Putin" cannot answer "what did Putin say")."""
     kept = []
     for span in found:
         words = {word.lower() for word in re.findall(r"\w+", span.text(sentence))} - {"the", "a", "an", "of"}
-        if words and not words <= question_words:
+        if words and not words <= known_words:
             kept.append(span)
     return kept
 
 
 def _is_heading(sentence: str) -> bool:
     """A short line without final punctuation is a heading: it repeats what a full sentence says better."""
-    return len(sentence) < 90 and not sentence.rstrip().endswith((".", "!", "?", "\"", "”", "'", "’", ")"))
+    return len(sentence) < 90 and not sentence.rstrip().endswith((".", "!", "?", '"', "”", "'", "’", ")"))

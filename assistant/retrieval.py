@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Lock
@@ -49,12 +50,14 @@ class LiveLexicalIndex:
     """The lexical index for the store's current generation, reloaded when another writer changes it.
 
     A replica behind a Chroma server, or a server whose index was re-ingested from the command line, notices
-    the new generation within a couple of seconds and rebuilds from the store's chunks.
+    the new generation within a couple of seconds and rebuilds from the store's chunks. ``on_reload`` runs after
+    such a reload, so caches of what that writer may have changed (article texts) can be dropped too.
     """
 
-    def __init__(self, store: ChunkStore, folder: Path) -> None:
+    def __init__(self, store: ChunkStore, folder: Path, on_reload: Callable[[], None] | None = None) -> None:
         self._store = store
         self._folder = folder
+        self._on_reload = on_reload
         self._lock = Lock()
         self._index = load_or_build(store, folder)
         self._checked = time.monotonic()
@@ -67,6 +70,8 @@ class LiveLexicalIndex:
             if self._store.generation != self._index.generation:
                 log.info("index changed; reloading the lexical index")
                 self._index = load_or_build(self._store, self._folder)
+                if self._on_reload is not None:  # e.g. cached article texts another writer may have changed
+                    self._on_reload()
         return self._index
 
     def refresh(self) -> None:
@@ -86,12 +91,14 @@ class HybridRetriever:
         embedder: Embedder,
         candidates: int = 40,
         max_chunks_per_article: int = 2,
+        lexical_weight: float = 1.0,
     ) -> None:
         self._store = store
         self._lexical = lexical
         self._embedder = embedder
         self._candidates = candidates
         self._per_article = max_chunks_per_article
+        self._lexical_weight = lexical_weight
 
     @property
     def lexical(self) -> LexicalIndex:
@@ -99,9 +106,21 @@ class HybridRetriever:
 
     def retrieve(self, query: str, k: int, since: str | None = None, until: str | None = None) -> list[Passage]:
         vector = self._embedder.embed_query(query)
-        dense = self._store.dense_search(vector, self._candidates, since, until)
-        lexical = self._lexical.current().search(query, self._candidates, since, until)
+        index = self._lexical.current()
+        dense = self._resolve(self._store.dense_search(vector, self._candidates, since, until), index)
+        lexical = index.search(query, self._candidates, since, until)
         return self._fuse(dense, [(hit.chunk, hit.score) for hit in lexical], k)
+
+    def _resolve(self, hits: list[tuple[str, float]], index: LexicalIndex) -> list[tuple[StoredChunk, float]]:
+        """Dense hits as chunks, from the in-memory mirror; Chroma only for chunks it does not hold yet."""
+        missing = [chunk_id for chunk_id, _ in hits if chunk_id not in index.by_id]
+        fetched = self._store.chunks_by_id(missing) if missing else {}
+        resolved = []
+        for chunk_id, similarity in hits:
+            chunk = index.by_id.get(chunk_id) or fetched.get(chunk_id)
+            if chunk is not None:
+                resolved.append((chunk, similarity))
+        return resolved
 
     def _fuse(
         self, dense: list[tuple[StoredChunk, float]], lexical: list[tuple[StoredChunk, float]], k: int
@@ -110,20 +129,29 @@ class HybridRetriever:
         chunks: dict[str, StoredChunk] = {}
         dense_scores: dict[str, float] = {}
         lexical_scores: dict[str, float] = {}
-        for ranking, scores in ((dense, dense_scores), (lexical, lexical_scores)):
+        for ranking, scores, weight in ((dense, dense_scores, 1.0), (lexical, lexical_scores, self._lexical_weight)):
             for rank, (chunk, score) in enumerate(ranking):
-                fused[chunk.id] = fused.get(chunk.id, 0.0) + 1.0 / (RRF_K + rank + 1)
+                fused[chunk.id] = fused.get(chunk.id, 0.0) + weight / (RRF_K + rank + 1)
                 chunks.setdefault(chunk.id, chunk)
                 scores[chunk.id] = score
         ordered = sorted(fused, key=lambda chunk_id: fused[chunk_id], reverse=True)
-        passages: list[Passage] = []
+        chosen = self._diverse(ordered, chunks, k)
+        return [Passage(chunks[i], fused[i], dense_scores.get(i), lexical_scores.get(i)) for i in chosen]
+
+    def _diverse(self, ordered: list[str], chunks: dict[str, StoredChunk], k: int) -> list[str]:
+        """The top ``k`` with at most ``max_chunks_per_article`` per article, topped up from the rest in rank
+        order when there are fewer articles than places (a one-article corpus still yields ``k`` passages)."""
+        chosen: list[str] = []
+        skipped: list[str] = []
         per_article: dict[str, int] = {}
         for chunk_id in ordered:
-            chunk = chunks[chunk_id]
-            if per_article.get(chunk.doc, 0) >= self._per_article:
+            doc = chunks[chunk_id].doc
+            if per_article.get(doc, 0) >= self._per_article:
+                skipped.append(chunk_id)
                 continue
-            per_article[chunk.doc] = per_article.get(chunk.doc, 0) + 1
-            passages.append(Passage(chunk, fused[chunk_id], dense_scores.get(chunk_id), lexical_scores.get(chunk_id)))
-            if len(passages) >= k:
-                break
-        return passages
+            per_article[doc] = per_article.get(doc, 0) + 1
+            chosen.append(chunk_id)
+            if len(chosen) >= k:
+                return chosen
+        rank = {chunk_id: position for position, chunk_id in enumerate(ordered)}
+        return sorted(chosen + skipped[: k - len(chosen)], key=rank.__getitem__)

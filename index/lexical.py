@@ -27,6 +27,8 @@ from index.store import ChunkStore, StoredChunk, date_number
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+BLEND_CHUNKS = 2000  # from this many chunks on, term weights are pure corpus idf
+BACKGROUND_SCALE = 1.3  # puts general-English rarity (8 - Zipf frequency) on the scale of idf
 _WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
 # A short list on purpose: question words such as "who" and "when" carry no content, but "first" or
 # "last" often do, so the aggressive lists of IR toolkits are not used.
@@ -54,6 +56,13 @@ def terms(text: str) -> list[str]:
     return list(_stemmer().stemWords(words))
 
 
+def terms_with_words(text: str) -> list[tuple[str, str]]:
+    """``(term, word)`` pairs: the stemmed term and the word it came from (for general-English rarity)."""
+    words = [word.lower().replace("’", "'") for word in _WORD.findall(text)]
+    words = [word for word in words if word not in STOPWORDS]
+    return list(zip(_stemmer().stemWords(words), words, strict=True))
+
+
 def term_positions(text: str) -> list[tuple[str, int]]:
     """Each content word's term and where it starts, for locating question words inside a sentence."""
     matches = [m for m in _WORD.finditer(text) if m.group().lower().replace("’", "'") not in STOPWORDS]
@@ -73,7 +82,9 @@ class LexicalIndex:
     def __init__(self, retriever: object, chunks: list[StoredChunk], document_frequency: dict[str, int], generation: str):
         self._retriever = retriever
         self.chunks = chunks
+        self.by_id = {chunk.id: chunk for chunk in chunks}
         self._df = document_frequency
+        self._idf: dict[str, float] = {}
         self.generation = generation
         self._date_numbers = np.array([date_number(chunk.date) for chunk in chunks], dtype=np.int64)
 
@@ -93,26 +104,41 @@ class LexicalIndex:
 
     def idf(self, term: str) -> float:
         """Smoothed inverse document frequency; unseen terms count as rare."""
-        total = max(len(self.chunks), 1)
-        return math.log(1.0 + (total - self._df.get(term, 0) + 0.5) / (self._df.get(term, 0) + 0.5))
+        value = self._idf.get(term)
+        if value is None:
+            total, frequency = max(len(self.chunks), 1), self._df.get(term, 0)
+            value = self._idf[term] = math.log(1.0 + (total - frequency + 0.5) / (frequency + 0.5))
+        return value
+
+    def term_weights(self, text: str) -> dict[str, float]:
+        """How much each term of ``text`` says: corpus idf blended with general-English rarity.
+
+        In a corpus of a handful of chunks, idf cannot tell "call" from "Elysée" (both are in one or two
+        chunks); word frequencies of English can. The blend leans on the corpus as it grows.
+        """
+        from wordfreq import zipf_frequency
+
+        share = min(1.0, len(self.chunks) / BLEND_CHUNKS)
+        weights: dict[str, float] = {}
+        for term, word in terms_with_words(text):
+            background = BACKGROUND_SCALE * max(0.0, 8.0 - zipf_frequency(word, "en"))
+            weight = share * self.idf(term) + (1.0 - share) * background
+            weights[term] = max(weights.get(term, 0.0), weight)
+        return weights
 
     def search(self, query: str, k: int, since: str | None = None, until: str | None = None) -> list[LexicalHit]:
+        """Top ``k`` chunks by BM25, optionally only those dated within ``[since, until]``."""
         query_terms = terms(query)
         if not query_terms or not self.chunks or k <= 0:
             return []
-        mask = None
+        scores = np.asarray(self._retriever.get_scores(query_terms), dtype=np.float32)  # type: ignore[attr-defined]
         if since or until:
             low, high = date_number(since) if since else 1, date_number(until) if until else 99991231
-            mask = ((self._date_numbers >= max(low, 1)) & (self._date_numbers <= high)).astype(np.float32)
+            scores = scores * ((self._date_numbers >= max(low, 1)) & (self._date_numbers <= high))
         k = min(k, len(self.chunks))
-        positions, scores = self._retriever.retrieve(  # type: ignore[attr-defined]
-            [query_terms], k=k, show_progress=False, weight_mask=mask, n_threads=1
-        )
-        return [
-            LexicalHit(self.chunks[int(position)], float(score))
-            for position, score in zip(positions[0], scores[0], strict=True)
-            if score > 0
-        ]
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [LexicalHit(self.chunks[int(i)], float(scores[i])) for i in top if scores[i] > 0]
 
     # ---------------------------------------------------------------------------------- persistence
     def save(self, folder: Path) -> None:

@@ -17,12 +17,14 @@ write, which tells other processes and replicas that their lexical index is stal
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -46,6 +48,46 @@ WRITE_BATCH = 1000
 # Chroma's defaults (M 16, ef 100) lose recall on large sets; these keep recall@10 near exact search on
 # the 30k-chunk news corpus (see the README's scale table) at a small cost in build time.
 HNSW = {"space": "cosine", "ef_construction": 200, "max_neighbors": 32, "ef_search": 200}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _server_errors(method: F) -> F:
+    """A Chroma server that stops answering while we run becomes :class:`StoreUnavailable` (one line, HTTP
+    503) instead of a transport traceback; the HTTP client reconnects by itself once the server is back."""
+
+    def translate(store: ChunkStore, error: Exception) -> Exception:
+        import httpx  # chromadb's HTTP client raises httpx's transport errors
+
+        if store.location.chroma_url and isinstance(error, (httpx.TransportError, ConnectionError)):
+            return StoreUnavailable(f"Chroma server at {store.location.chroma_url} does not answer ({_short(error)})")
+        return error
+
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def generator(self: ChunkStore, *args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from method(self, *args, **kwargs)
+            except Exception as error:
+                translated = translate(self, error)
+                if translated is error:
+                    raise
+                raise translated from None
+
+        return generator  # type: ignore[return-value]
+
+    @functools.wraps(method)
+    def call(self: ChunkStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as error:
+            translated = translate(self, error)
+            if translated is error:
+                raise
+            raise translated from None
+
+    return call  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -182,6 +224,7 @@ class ChunkStore:
 
     # ------------------------------------------------------------------------------------------ reading
     @property
+    @_server_errors
     def generation(self) -> str:
         """Changes whenever the chunks change; read fresh so other writers' changes are seen."""
         collection = self._client.get_collection(CHUNKS, embedding_function=_ChromaEmbeddingFunction(None))  # type: ignore[arg-type]
@@ -191,10 +234,12 @@ class ChunkStore:
     def embedding_model(self) -> str:
         return str((self._chunks.metadata or {}).get("embedding_model", ""))
 
+    @_server_errors
     def counts(self) -> tuple[int, int]:
         """``(articles, chunks)``."""
         return self._articles.count(), self._chunks.count()
 
+    @_server_errors
     def article_records(self) -> dict[str, ArticleRecord]:
         records: dict[str, ArticleRecord] = {}
         for ids, metadatas, _ in self._page(self._articles, include=["metadatas"]):
@@ -209,48 +254,70 @@ class ChunkStore:
                 )
         return records
 
+    @_server_errors
     def article_text(self, doc: str) -> str | None:
         found = self._articles.get(ids=[doc], include=["documents"])
         documents = found.get("documents") or []
         return documents[0] if documents else None
 
+    @_server_errors
     def iter_chunks(self) -> Iterator[StoredChunk]:
         """Every chunk, in pages, for building the lexical index."""
         for ids, metadatas, documents in self._page(self._chunks, include=["metadatas", "documents"]):
             for chunk_id, meta, text in zip(ids, metadatas, documents, strict=True):
                 yield _stored_chunk(chunk_id, meta, text)
 
+    @_server_errors
     def dense_search(
         self, vector: np.ndarray, k: int, since: str | None = None, until: str | None = None
-    ) -> list[tuple[StoredChunk, float]]:
-        """Nearest chunks by cosine similarity (1 - Chroma's cosine distance), optionally within dates."""
-        if k <= 0 or self._chunks.count() == 0:
+    ) -> list[tuple[str, float]]:
+        """Ids of the nearest chunks with cosine similarity (1 - Chroma's distance), optionally within dates.
+
+        Only ids and distances come back: fetching texts and metadata from Chroma costs five times the search,
+        and the caller already holds them in the lexical mirror (see :meth:`chunks_by_id` for the rest).
+        """
+        if k <= 0:
             return []
-        result = self._chunks.query(
-            query_embeddings=[vector.astype(np.float32)],
-            n_results=k,
-            where=_date_filter(since, until),  # type: ignore[arg-type]
-            include=["metadatas", "documents", "distances"],
-        )
-        ids = result["ids"][0]
-        metadatas = (result.get("metadatas") or [[]])[0]
-        documents = (result.get("documents") or [[]])[0]
+        try:
+            result = self._chunks.query(
+                query_embeddings=[vector.astype(np.float32)],
+                n_results=k,
+                where=_date_filter(since, until),  # type: ignore[arg-type]
+                include=["distances"],
+            )
+        except Exception as error:
+            if self._chunks.count() == 0:
+                return []
+            raise _translate_open_error(error, self.location) from None
         distances = (result.get("distances") or [[]])[0]
-        return [
-            (_stored_chunk(chunk_id, meta, text), 1.0 - float(distance))
-            for chunk_id, meta, text, distance in zip(ids, metadatas, documents, distances, strict=True)
-        ]
+        return [(chunk_id, 1.0 - float(d)) for chunk_id, d in zip(result["ids"][0], distances, strict=True)]
+
+    @_server_errors
+    def chunks_by_id(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
+        """Chunks fetched from Chroma, for dense hits the local mirror does not know yet."""
+        if not ids:
+            return {}
+        found = self._chunks.get(ids=list(ids), include=["metadatas", "documents"])
+        metadatas = found.get("metadatas") or []
+        documents = found.get("documents") or []
+        return {
+            chunk_id: _stored_chunk(chunk_id, meta, text)
+            for chunk_id, meta, text in zip(found["ids"], metadatas, documents, strict=True)
+        }
 
     # ------------------------------------------------------------------------------------------ writing
+    @_server_errors
     def mark_pending(self, articles: Sequence[Article]) -> None:
         """Step 1 of replacing articles: a crash after this leaves them marked for redoing."""
         self._upsert_articles(articles, [PENDING] * len(articles), [0] * len(articles))
 
+    @_server_errors
     def delete_chunks_of(self, docs: Iterable[str]) -> None:
         docs = list(docs)
         for begin in range(0, len(docs), 200):
             self._chunks.delete(where={"doc": {"$in": docs[begin : begin + 200]}})
 
+    @_server_errors
     def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         for begin in range(0, len(chunks), WRITE_BATCH):
             batch = chunks[begin : begin + WRITE_BATCH]
@@ -261,16 +328,19 @@ class ChunkStore:
                 metadatas=[_chunk_metadata(chunk) for chunk in batch],
             )
 
+    @_server_errors
     def commit_articles(self, articles: Sequence[Article], hashes: Sequence[str], chunk_counts: Sequence[int]) -> None:
         """Last step: the recorded hash says the article's chunks are complete."""
         self._upsert_articles(articles, hashes, chunk_counts)
 
+    @_server_errors
     def delete_articles(self, docs: Iterable[str]) -> None:
         docs = list(docs)
         self.delete_chunks_of(docs)
         for begin in range(0, len(docs), WRITE_BATCH):
             self._articles.delete(ids=docs[begin : begin + WRITE_BATCH])
 
+    @_server_errors
     def bump_generation(self) -> str:
         generation = uuid.uuid4().hex
         meta = dict(self._chunks.metadata or {})
@@ -349,7 +419,9 @@ def _translate_open_error(error: Exception, location: StoreLocation) -> Exceptio
 
     if isinstance(error, NotFoundError):
         return IndexMissing(f"No index at {location.describe()}: run `briefings ingest` first")
-    if location.chroma_url and isinstance(error, (ConnectionError, ValueError)):
+    import httpx
+
+    if location.chroma_url and isinstance(error, (ConnectionError, ValueError, httpx.TransportError)):
         return StoreUnavailable(f"Chroma server at {location.chroma_url} does not answer ({_short(error)})")
     return IndexDamaged(
         f"Index at {location.describe()} cannot be read ({_short(error)}): rebuild it with `briefings ingest --rebuild`"

@@ -1,0 +1,92 @@
+"""The Markdown report of ``briefings eval --report``: summary, figures by question type, a chart, every question.
+
+The chart is a PNG next to the Markdown file (``<name>.png``), drawn with matplotlib's non-interactive Agg
+backend so it works on servers and in CI.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+SUMMARY_ROWS = (
+    ("retrieval", "hit@1"),
+    ("retrieval", "hit@5"),
+    ("retrieval", "hit@10"),
+    ("retrieval", "mrr@10"),
+    ("answer", "exact_match"),
+    ("answer", "f1"),
+    ("answer", "answer_in_citation"),
+    ("citations", "doc_accuracy"),
+    ("citations", "quote_verified"),
+    ("abstention", "correct_abstain_rate"),
+    ("abstention", "false_abstain_rate"),
+)
+
+
+def write_markdown(report: dict[str, Any], path: Path, title: str) -> Path:
+    """Write the report to ``path`` and its chart beside it; returns the chart's path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    chart = path.with_suffix(".png")
+    draw_chart(report, chart)
+    lines = [f"# {title}", "", _counts(report), "", "## Summary", "", "| metric | value |", "|---|---|"]
+    lines += [f"| {group} {name} | {_fmt(report[group][name])} |" for group, name in SUMMARY_ROWS]
+    latency = report["latency_ms"]
+    lines += [f"| latency p50 / p95 (ms) | {_fmt(latency['p50'])} / {_fmt(latency['p95'])} |", ""]
+    lines += [f"![Correct answers by question type]({chart.name})", "", "## By question type", ""]
+    lines += ["| type | questions | correct |", "|---|---|---|"]
+    lines += [f"| {name} | {row['questions']} | {_fmt(row['correct'])} |" for name, row in report["by_type"].items()]
+    lines += ["", "## Every question", "", "| id | type | question | answer | gold | correct | cited |", "|---|---|---|---|---|---|---|"]
+    lines += [_question_row(row) for row in report["per_question"]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return chart
+
+
+def draw_chart(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(report["by_type"])
+    values = [report["by_type"][name]["correct"] or 0.0 for name in names]
+    figure, axis = plt.subplots(figsize=(max(5.0, 0.9 * len(names) + 2), 3.6))
+    bars = axis.bar(names, values, color="#3b6ea5")
+    axis.set_ylim(0, 1.12)
+    axis.set_ylabel("share correct")
+    axis.set_title("Correct answers by question type")
+    axis.bar_label(bars, labels=[f"{v:.2f}" for v in values], padding=2, fontsize=8)
+    axis.tick_params(axis="x", labelrotation=30, labelsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _counts(report: dict[str, Any]) -> str:
+    return f"{report['questions']} questions: {report['answerable']} answerable, {report['unanswerable']} unanswerable."
+
+
+def _question_row(row: dict[str, Any]) -> str:
+    cells = [
+        row["id"],
+        row.get("type", ""),
+        row.get("question", ""),
+        row["answer"],
+        "; ".join(row.get("gold", [])) or "(unanswerable)",
+        "yes" if row["correct"] else "no",
+        ", ".join(row["cited_docs"]),
+    ]
+    return "| " + " | ".join(_cell(cell) for cell in cells) + " |"
+
+
+def _cell(value: object) -> str:
+    text = " ".join(str(value).split()).replace("|", "\\|")
+    return text if len(text) <= 140 else text[:139] + "…"
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)

