@@ -142,6 +142,33 @@ def eval_command(
     print_eval_summary(result)
 
 
+@app.command("tune")
+@user_errors
+def tune_command(
+    questions: Annotated[
+        list[str], typer.Argument(help="Question sets (JSONL) with gold answers; FILE@INDEX scores FILE against INDEX")
+    ],
+    index: IndexOption = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the fitted model here [default: print it]")] = None,
+    max_false_abstain: Annotated[float, typer.Option(help="Share of answerable questions abstention may refuse")] = 0.12,
+) -> None:
+    """Fit the evidence-ranking weights and abstention threshold on question sets (see README, Quality)."""
+    from assistant.service import BriefingService
+    from assistant.tuning import collect, fit
+
+    examples = []
+    for spec in questions:
+        path, _, other_index = spec.partition("@")
+        service = BriefingService(settings_from(index=Path(other_index) if other_index else index))
+        examples += collect(service, [Path(path)])
+    model = fit(examples, questions, max_false_abstain)
+    if out:
+        out.write_text(model.to_json() + "\n")
+        typer.echo(f"Wrote {out} (fitted on {len(examples)} questions)", err=True)
+    else:
+        typer.echo(model.to_json())
+
+
 @app.command("serve")
 @user_errors
 def serve_command(
@@ -150,21 +177,146 @@ def serve_command(
     index: IndexOption = None,
     chroma_url: ChromaOption = None,
     llm: LlmOption = None,
+    auth: Annotated[
+        str | None,
+        typer.Option("--auth", envvar="BRIEFINGS_AUTH", help="USER:PASSWORD for the chat UI's login page"),
+    ] = None,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Allow a non-loopback --host without --auth and BRIEFINGS_API_TOKEN")
+    ] = False,
 ) -> None:
-    """Serve the HTTP API (and the chat UI) on HOST:PORT."""
+    """Serve the chat UI (/), the HTTP API (/api/ask, /docs) and /healthz on HOST:PORT."""
     import uvicorn
 
     from assistant.api import create_app
     from assistant.service import BriefingService
 
     settings = settings_from(index=index, chroma_url=chroma_url, llm=llm)
+    ui_auth = parse_auth(auth) if auth else None
+    guard_exposure(host, ui_auth is not None, settings.api_token is not None, insecure)
+    ensure_port_free(host, port)
     service = BriefingService(settings)
     try:
         service.warm_up()
-    except BriefingsError as error:  # serve anyway: /healthz says why it is not ready
+    except BriefingsError as error:  # serve anyway: /healthz and the UI say why it is not ready
         typer.echo(f"warning: {error}", err=True)
-    typer.echo(f"Briefings is serving on http://{host}:{port}/", err=True)
-    uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+    typer.echo(f"\n  Briefings is ready: {url}\n  HTTP API docs: {url}docs    (Ctrl-C stops the server)\n")
+    uvicorn.run(create_app(service, ui_auth=ui_auth), host=host, port=port, log_level="warning")
+
+
+def parse_auth(value: str) -> tuple[str, str]:
+    """``USER:PASSWORD`` as Gradio's login wants it; the password may itself contain colons."""
+    user, _, password = value.partition(":")
+    if not user or not password:
+        raise ConfigurationError("--auth must be USER:PASSWORD, both non-empty")
+    return user, password
+
+
+def is_loopback(host: str) -> bool:
+    """Only this machine can reach the address (``localhost``, 127.0.0.0/8, ``::1``)."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything, so it is not loopback
+        return False
+
+
+def guard_exposure(host: str, ui_protected: bool, api_protected: bool, insecure: bool) -> None:
+    """Beyond loopback both the UI and the API need protecting, unless ``--insecure`` insists (then say so)."""
+    unguarded = " and ".join(unprotected_doors(host, ui_protected, api_protected))
+    if unguarded and not insecure:
+        raise ConfigurationError(
+            f"Refusing to serve on {host} without {unguarded}: anyone on the network could use it "
+            "(add them, bind 127.0.0.1, or pass --insecure)"
+        )
+    if unguarded:
+        typer.echo(f"warning: serving on {host} without {unguarded} (--insecure)", err=True)
+
+
+def unprotected_doors(host: str, ui_protected: bool, api_protected: bool) -> list[str]:
+    """What is missing to expose the UI and the API beyond loopback (nothing is, on loopback)."""
+    if is_loopback(host):
+        return []
+    doors = (("--auth USER:PASSWORD", ui_protected), ("BRIEFINGS_API_TOKEN", api_protected))
+    return [what for what, protected in doors if not protected]
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Say plainly that the port is taken, instead of a server log line after the model has loaded."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as error:
+            raise ConfigurationError(
+                f"Cannot listen on {host}:{port} ({error.strerror or error}): is another server running? "
+                "Pick another with --port"
+            ) from None
+
+
+# ------------------------------------------------------------------------------------ feedback
+feedback_app = typer.Typer(no_args_is_help=True, help="Votes (👍/👎) given to answers in Slack.")
+app.add_typer(feedback_app, name="feedback")
+
+
+@feedback_app.command("export")
+@user_errors
+def feedback_export_command(
+    index: IndexOption = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the JSONL here [default: stdout]")] = None,
+) -> None:
+    """Export the votes as a question set (JSONL) for `briefings eval`; 👎 lines are flagged needs_review."""
+    from assistant.feedback import FeedbackStore, export_jsonl
+
+    store = FeedbackStore.for_settings(settings_from(index=index))
+    votes = store.votes()
+    if out is None:
+        written = export_jsonl(votes, sys.stdout)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", encoding="utf-8") as file:
+            written = export_jsonl(votes, file)
+    down = sum(vote.verdict == "down" for vote in votes)
+    where = f" to {out}" if out else ""
+    typer.echo(f"Exported {written} question(s){where} from {store.path} ({down} to review)", err=True)
+
+
+# --------------------------------------------------------------------------------- performance
+@app.command("bench")
+@user_errors
+def bench_command(
+    corpus: Annotated[
+        list[Path] | None,
+        typer.Option("--corpus", help="Corpus folder, repeatable [default: corpus/ and ../shared/corpora/news-2024q1]"),
+    ] = None,
+    questions: Annotated[
+        list[Path] | None, typer.Option("--questions", help="Question set (JSONL), repeatable [default: each corpus's own]")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the bench report here")] = None,
+    index: Annotated[
+        Path | None, typer.Option("--index", help="Build the bench index here, kept afterwards [default: a temporary folder]")
+    ] = None,
+) -> None:
+    """Time ingest, queries, cold start and memory beside the plain LangChain pipeline (see README, Performance)."""
+    from assistant.bench import default_corpora, default_question_files, ensure_empty, format_table, run_bench
+
+    settings = settings_from()
+    corpora = list(corpus) if corpus else default_corpora(settings)
+    question_files = list(questions) if questions else default_question_files(corpora)
+    if index is not None:
+        ensure_empty(index)
+    report = run_bench(settings, corpora, question_files, index, say=lambda line: typer.echo(line, err=True))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report, indent=2) + "\n")
+    typer.echo(format_table(report))
 
 
 def run() -> None:

@@ -1,9 +1,11 @@
 """The project's exception tree, as adapters import it (see ``index.errors`` for the drawing).
 
-Question-side errors are added here:
+Question-side and upload errors are added here:
 
     BriefingsError
     ├── ... (index.errors)
+    ├── CorpusError (index.errors)
+    │   └── DocumentRejected     an uploaded file is not a briefing (binary, empty, wrong type)
     ├── QuestionError
     │   ├── EmptyQuestion        nothing but whitespace
     │   └── QuestionTooLong      over the configured limit
@@ -43,12 +45,17 @@ class AnswerBackendError(BriefingsError):
     """The configured answer backend cannot be used."""
 
 
+class DocumentRejected(CorpusError):
+    """An uploaded file cannot become a briefing; nothing was saved or indexed."""
+
+
 __all__ = [
     "AnswerBackendError",
     "BriefingsError",
     "ConfigurationError",
     "CorpusError",
     "CorpusNotFound",
+    "DocumentRejected",
     "EmbeddingMismatch",
     "EmptyCorpus",
     "EmptyQuestion",

@@ -9,29 +9,53 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from threading import Lock, RLock
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from assistant.answer_types import question_shape
-from assistant.answering import DEFAULT_ABSTAIN_BELOW, Answer, extract_answer
-from assistant.chat import Turn, standalone_question
+from assistant.answering import Answer, extract_answer
+from assistant.chat import (
+    Turn,
+    earlier_answers,
+    focused_question,
+    is_follow_up,
+    previous_search,
+    standalone_question,
+    turns_from,
+)
 from assistant.config import Settings
-from assistant.errors import AnswerBackendError, EmptyQuestion, QuestionError, QuestionTooLong
-from assistant.evidence import ArticleTexts, gather, score
-from assistant.retrieval import HybridRetriever, LiveLexicalIndex
+from assistant.errors import (
+    CorpusError,
+    DocumentRejected,
+    EmptyQuestion,
+    QuestionError,
+    QuestionTooLong,
+)
+from assistant.evidence import ArticleTexts, Candidate, gather, score
+from assistant.retrieval import HybridRetriever, LiveLexicalIndex, Passage
+from assistant.scoring import Model, load_model
+from index.articles import ARTICLE_SUFFIXES, Rejected, SourceFile, load_article
 from index.embedding import Embedder, load_embedder
 from index.ingest import IngestReport, ProgressFactory, ingest, silent_progress
 from index.lexical import lexical_folder
 from index.store import ArticleRecord, ChunkStore
 
+if TYPE_CHECKING:
+    from assistant.llm_answering import LlmAnswerer
+
 log = logging.getLogger(__name__)
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_CACHED_LLM_MODES = 8
+CONTINUITY_PASSAGES = 2  # passages of the previous question's articles that a follow-up keeps in view
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # a briefing is text: anything bigger is almost certainly not one
+_UNSAFE_NAME_CHARS = re.compile(r"[^\w.-]+")
 History = Iterable[Mapping[str, str] | Turn] | None
 
 
@@ -57,6 +81,17 @@ class StreamEvent:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """What retrieval and evidence ranking found for one question."""
+
+    query: str
+    passages: list[Passage]
+    ranked: list[Candidate]
+    follow_up: bool
+    retrieve_ms: float
+
+
+@dataclass(frozen=True)
 class ArticleView:
     """An article as the UI shows it when a citation is opened."""
 
@@ -64,6 +99,15 @@ class ArticleView:
     title: str
     date: str | None
     text: str
+
+
+@dataclass(frozen=True)
+class AddedDocument:
+    """An uploaded briefing as saved and indexed: ``doc`` may differ from the upload's name if that was taken."""
+
+    doc: str
+    path: Path
+    report: IngestReport
 
 
 class BriefingService:
@@ -120,9 +164,15 @@ class BriefingService:
         ``ollama:MODEL``).
         """
         mode = llm or self.settings.llm
-        if mode != "extractive":
-            raise AnswerBackendError(f"Answer mode {mode!r} is not available: use extractive")
-        return self._extractive(question, history, since, until)
+        if mode == "extractive":
+            return self._extractive(question, history, since, until)
+        run = self._llm_run(mode, question, history, since, until, streaming=False)
+        while True:
+            try:
+                next(run)
+            except StopIteration as finished:
+                answer: Answer = finished.value
+                return answer
 
     def stream(
         self,
@@ -134,40 +184,117 @@ class BriefingService:
     ) -> Iterator[StreamEvent]:
         """The answer as it is produced: text deltas, then one final event carrying the whole answer.
 
-        Extractive answers arrive in one delta; LLM answers token by token. Citations come with the final event.
+        Extractive answers arrive in one delta; LLM answers token by token. Citations come with the final event,
+        whose text (markers renumbered, unsupported sentences removed) replaces the streamed text.
         """
-        answer = self.ask(question, history, since, until, llm)
-        yield StreamEvent("delta", text=answer.answer)
-        yield StreamEvent("answer", answer=answer)
+        mode = llm or self.settings.llm
+        if mode == "extractive":
+            answer = self._extractive(question, history, since, until)
+            yield StreamEvent("delta", text=answer.answer)
+            yield StreamEvent("answer", answer=answer)
+            return
+        run = self._llm_run(mode, question, history, since, until, streaming=True)
+        while True:
+            try:
+                delta = next(run)
+            except StopIteration as finished:
+                yield StreamEvent("answer", answer=finished.value)
+                return
+            yield StreamEvent("delta", text=delta)
+
+    def _llm_run(
+        self, mode: str, question: str, history: History, since: str | None, until: str | None, streaming: bool
+    ) -> Generator[str, None, Answer]:
+        """Validate first (a bad question or date costs no model call), then hand over to the answerer."""
+        question = self.validate(question)
+        since, until = _valid_date(since, "since"), _valid_date(until, "until")
+        answerer = self._llm_answerer(mode)
+
+        def extract(query: str, context: History) -> Answer:
+            return self._extractive(query, context, since, until)
+
+        return answerer.run(question, history, extract, streaming)
+
+    def _llm_answerer(self, mode: str) -> LlmAnswerer:
+        """The answerer for ``mode``, built on first use and kept (a few modes at most; the API may ask for any)."""
+        from assistant.llm import build_backend  # LangChain is imported only when an LLM mode is used
+        from assistant.llm_answering import LlmAnswerer
+
+        with self._load_lock:
+            answerer = self._llm_answerers.pop(mode, None)
+            if answerer is None:
+                backend = build_backend(mode, self.settings.llm_timeout)
+                answerer = LlmAnswerer(
+                    backend, self.articles, self.settings.evidence_passages, self.settings.max_question_chars
+                )
+            self._llm_answerers[mode] = answerer  # most recently used last
+            while len(self._llm_answerers) > MAX_CACHED_LLM_MODES:
+                self._llm_answerers.pop(next(iter(self._llm_answerers)))
+            return answerer
+
+    @cached_property
+    def _llm_answerers(self) -> dict[str, LlmAnswerer]:
+        return {}
 
     def _extractive(self, question: str, history: History, since: str | None, until: str | None) -> Answer:
         question = self.validate(question)
         since, until = _valid_date(since, "since"), _valid_date(until, "until")
         started = time.perf_counter()
-        query = standalone_question(question, history)
-        passages = self.retriever.retrieve(query, self.settings.passages, since, until)
-        retrieved = time.perf_counter()
-        shape = question_shape(question)
-        candidates = gather(passages, self.articles, self.settings.evidence_passages)
-        ranked = score(candidates, question, query, shape, self.embedder, self.retriever.lexical)
-        threshold = self.settings.abstain_below if self.settings.abstain_below is not None else DEFAULT_ABSTAIN_BELOW
-        extracted = extract_answer(ranked, shape, query, self.articles, threshold)
+        evidence = self.evidence(question, turns_from(history), since, until)
+        extracted = extract_answer(
+            evidence.ranked,
+            question_shape(question),
+            evidence.query,
+            self.articles,
+            self.model.confidence,
+            self.settings.abstain_below,
+            evidence.follow_up,
+        )
         finished = time.perf_counter()
         return Answer(
             question=question,
             answer=extracted.text,
             abstained=extracted.abstained,
             citations=extracted.citations,
-            passages=tuple(passages),
+            passages=tuple(evidence.passages),
             mode="extractive",
             timings_ms={
-                "retrieve": (retrieved - started) * 1000,
-                "answer": (finished - retrieved) * 1000,
+                "retrieve": evidence.retrieve_ms,
+                "answer": (finished - started) * 1000 - evidence.retrieve_ms,
                 "total": (finished - started) * 1000,
             },
             confidence=extracted.confidence,
-            standalone_question=query,
+            standalone_question=evidence.query,
         )
+
+    def evidence(self, question: str, history: list[Turn], since: str | None = None, until: str | None = None) -> Evidence:
+        """Retrieval and ranked evidence for a question in its conversation (the answer path; also ``tune``)."""
+        started = time.perf_counter()
+        query = standalone_question(question, history)
+        follow_up = bool(history) and is_follow_up(question)
+        passages = self.retriever.retrieve(query, self.settings.passages, since, until)
+        previous = previous_search(history) if follow_up else None
+        if previous:  # keep the previous question's articles in view, or "it" drifts to another article
+            kept = self.retriever.retrieve(previous, CONTINUITY_PASSAGES, since, until)
+            seen = {passage.chunk.id for passage in kept}
+            passages = (kept + [p for p in passages if p.chunk.id not in seen])[: self.settings.passages]
+        retrieve_ms = (time.perf_counter() - started) * 1000
+        focus = focused_question(question, history)
+        ranked = self.rank_evidence(focus, query, passages, earlier_answers(question, history))
+        return Evidence(query, passages, ranked, follow_up, retrieve_ms)
+
+    def rank_evidence(
+        self, question: str, query: str, passages: list[Passage], said: Sequence[str] = ()
+    ) -> list[Candidate]:
+        """Candidate sentences from the top passages, scored and best first."""
+        shape = question_shape(question)
+        candidates = gather(passages, self.settings.evidence_passages)
+        weights = self.model.weights
+        return score(candidates, question, query, shape, self.retriever.lexical, weights, self.embedder, said)
+
+    @cached_property
+    def model(self) -> Model:
+        return load_model(self.settings.scoring_model)
 
     def validate(self, question: str) -> str:
         """The question, trimmed; empty or over-long questions raise with a message that says so."""
@@ -212,6 +339,25 @@ class BriefingService:
                 self.articles.forget()
             return report
 
+    def add_document(self, filename: str, content: bytes) -> AddedDocument:
+        """Index one uploaded briefing so it is answerable at once, after checking that it really is one.
+
+        The bytes are loaded the way ingest would load them *before* anything is written, so a binary, empty
+        or unsupported file leaves the corpus folder and the index untouched. The file is then saved into the
+        corpus folder under its own sanitised name (never over a different file) and ingested by path, so its
+        article id is its file name, exactly what a later ``briefings ingest corpus/`` gives it.
+        """
+        name = upload_file_name(filename)
+        check_upload(name, content)
+        path, created = save_upload(self.settings.corpus, name, content)
+        try:
+            report = self.ingest([path])
+        except BaseException:
+            if created:  # leave the corpus as it was, so retrying the upload behaves the same
+                path.unlink(missing_ok=True)
+            raise
+        return AddedDocument(path.name, path, report)
+
 
 def _valid_date(value: str | None, name: str) -> str | None:
     if value is None or value == "":
@@ -219,3 +365,61 @@ def _valid_date(value: str | None, name: str) -> str | None:
     if not _ISO_DATE.match(value):
         raise QuestionError(f"--{name} must be a date as YYYY-MM-DD, not {value!r}")
     return value
+
+
+def upload_file_name(filename: str) -> str:
+    """The uploaded file's own name, safe as a file and an article id: no folders, no hidden files, no oddities."""
+    base = re.split(r"[\\/]", filename.strip())[-1]
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = _UNSAFE_NAME_CHARS.sub("_", stem).strip("._-")[:100] or "briefing"
+    suffix = _UNSAFE_NAME_CHARS.sub("", suffix).strip("._-").lower()
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+def check_upload(name: str, content: bytes) -> None:
+    """Raise :class:`DocumentRejected` unless ``content`` loads as an article under ``name``."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in ARTICLE_SUFFIXES:
+        raise DocumentRejected(
+            f"{name} was not added: {suffix or 'a file without a type'} is not a briefing format "
+            "(use .txt, .md or .html)"
+        )
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise DocumentRejected(f"{name} was not added: it is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+    with tempfile.TemporaryDirectory(prefix="briefings-upload-") as folder:
+        trial = Path(folder) / name
+        trial.write_bytes(content)
+        loaded = load_article(SourceFile(trial, name))
+    if isinstance(loaded, Rejected):
+        raise DocumentRejected(f"{name} was not added: {loaded.reason}; upload a .txt, .md or .html briefing")
+
+
+def save_upload(folder: Path, name: str, content: bytes) -> tuple[Path, bool]:
+    """Write ``content`` into ``folder`` as ``name`` or, if a different file has that name, ``stem-2.ext`` ...
+
+    Returns the path and whether a new file was written (an identical existing file is reused). Exclusive
+    creation means two uploads racing for one name can never overwrite each other.
+    """
+    stem, suffix = Path(name).stem, Path(name).suffix
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for attempt in range(1, 1000):
+            candidate = folder / (name if attempt == 1 else f"{stem}-{attempt}{suffix}")
+            try:
+                handle = candidate.open("xb")
+            except FileExistsError:
+                if candidate.is_file() and candidate.read_bytes() == content:
+                    return candidate, False
+                continue
+            try:
+                with handle:
+                    handle.write(content)
+            except OSError:
+                candidate.unlink(missing_ok=True)  # never leave half a briefing behind
+                raise
+            return candidate, True
+    except OSError as error:
+        raise CorpusError(f"Could not save {name} in {folder}: {error.strerror or error}") from None
+    raise CorpusError(f"Could not save {name} in {folder}: too many files with that name")
