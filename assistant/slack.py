@@ -1,11 +1,434 @@
-"""Slack: ``/slack/events``, ``/slack/commands`` and interactivity (placeholder until Slack lands)."""
+"""Slack: ask the briefings by mentioning the bot, in a DM, or with a slash command; answers come in the thread.
+
+Routes on the same FastAPI app as the API and the UI (all ``POST``):
+
+- ``/slack/events``: the Events API (``app_mention``, ``message.im``, the ``url_verification`` challenge)
+- ``/slack/commands``: the slash command, e.g. ``/briefings How long was the call?``
+- ``/slack/interactions``: the 👍/👎 buttons under every answer
+
+Why it is built this way:
+
+- slack-bolt's ``AsyncApp`` speaks the protocol, and its request verification runs before anything else: the
+  v0 signature (HMAC-SHA256 of ``v0:timestamp:body`` with the signing secret) must match and the timestamp
+  be under five minutes old, or the answer is 401 and no listener runs.
+- Without ``SLACK_SIGNING_SECRET`` and ``SLACK_BOT_TOKEN`` the routes answer 503 instead of trusting anyone.
+- Slack gives an app three seconds to acknowledge. Listeners only acknowledge; the answer is produced in a
+  lazy listener, and the CPU-bound ``BriefingService.ask`` runs in a worker thread so the event loop stays
+  free to acknowledge the next request.
+- Slack redelivers events (retries carry ``X-Slack-Retry-Num``; duplicates happen): each ``event_id``, and each
+  message (channel + ts, which a mention inside a DM could bring twice), is answered at most once.
+- A thread is a conversation: its earlier turns are kept in memory (bounded) and passed to the service as
+  history, so "who started it?" is understood.
+- The bot token reaches Slack only in the Authorization header; it and the signing secret are read once at
+  mount, kept out of ``repr`` and scrubbed from every log record the Slack code (and slack-sdk/bolt) writes.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import asyncio
+import functools
+import html
+import logging
+import os
+import re
+import sqlite3
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from threading import Lock
+from typing import Any
 
+import aiohttp
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.error import BoltError
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from assistant.answering import Answer
+from assistant.errors import BriefingsError
+from assistant.feedback import FeedbackStore, Verdict
 from assistant.service import BriefingService
+from assistant.slack_blocks import FEEDBACK_DOWN, FEEDBACK_UP, Message, answer_messages, escape, text_message
+
+SLACK_PATHS = ("/slack/events", "/slack/commands", "/slack/interactions")
+DEFAULT_API_URL = "https://slack.com/api/"
+SLACK_TIMEOUT_SECONDS = 10  # every Web API and response_url call
+MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are a few KB; this stops a body from eating memory
+REMEMBER_DELIVERIES_SECONDS = 3600  # Slack retries within minutes
+MAX_REMEMBERED_DELIVERIES = 20_000
+MAX_CONVERSATIONS = 1000
+MAX_TURNS = 12  # per conversation: the last six questions and answers
+
+USAGE = "Ask me about the briefings: mention me with a question, or type `/briefings How long was the call?`"
+SORRY = "Sorry, something went wrong while answering. The details are in the server log."
+AUTH_PROBLEM = ":warning: Briefings cannot use its Slack bot token; an admin should check SLACK_BOT_TOKEN."
+THANKS: dict[Verdict, str] = {
+    "up": "Thanks, your 👍 is recorded.",
+    "down": "Thanks, your 👎 is recorded; this answer will be reviewed.",
+}
+
+log = logging.getLogger(__name__)
+_slack_log = logging.getLogger(f"{__name__}.bolt")  # slack-bolt and slack-sdk log through this one
+
+_MENTION = re.compile(r"<[@!][^>]*>")
+_LABELLED = re.compile(r"<[^>|]+\|([^>]+)>")
+_BARE = re.compile(r"<([^>]+)>")
+_TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
 
 
+# ------------------------------------------------------------------------------------ configuration
+@dataclass(frozen=True)
+class SlackConfig:
+    """The three environment variables of the contract, read once at mount."""
+
+    signing_secret: str | None = field(default=None, repr=False)
+    bot_token: str | None = field(default=None, repr=False)
+    api_url: str = DEFAULT_API_URL
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SlackConfig:
+        env = os.environ if environ is None else environ
+        api_url = (env.get("SLACK_API_URL") or "").strip() or DEFAULT_API_URL
+        return cls(
+            (env.get("SLACK_SIGNING_SECRET") or "").strip() or None,
+            (env.get("SLACK_BOT_TOKEN") or "").strip() or None,
+            api_url if api_url.endswith("/") else api_url + "/",
+        )
+
+    @property
+    def missing(self) -> list[str]:
+        """Names of the required variables that are unset (names only: never values)."""
+        wanted = {"SLACK_SIGNING_SECRET": self.signing_secret, "SLACK_BOT_TOKEN": self.bot_token}
+        return [name for name, value in wanted.items() if not value]
+
+
+class RedactSecrets(logging.Filter):
+    """Scrub Slack tokens (and the configured secrets) from log records before any handler sees them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: set[str] = set()
+
+    def add(self, *secrets: str | None) -> None:
+        self._secrets.update(secret for secret in secrets if secret)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = _TOKEN.sub("xox?-(redacted)", message)
+        for secret in self._secrets:
+            clean = clean.replace(secret, "(redacted)")
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+_REDACT = RedactSecrets()
+for _logger in (log, _slack_log):
+    _logger.addFilter(_REDACT)
+
+
+# ---------------------------------------------------------------------------------------- memory
+class Deliveries:
+    """What Slack has delivered lately (bounded, for an hour), so a redelivery is recognised and skipped."""
+
+    def __init__(self, seconds: float = REMEMBER_DELIVERIES_SECONDS, capacity: int = MAX_REMEMBERED_DELIVERIES) -> None:
+        self._seconds, self._capacity = seconds, capacity
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = Lock()
+
+    def first_time(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            while self._seen and (
+                len(self._seen) >= self._capacity or next(iter(self._seen.values())) < now - self._seconds
+            ):
+                self._seen.popitem(last=False)
+            if key in self._seen:
+                return False
+            self._seen[key] = now
+            return True
+
+
+class Conversations:
+    """The last turns of each Slack conversation (channel + thread); the least recently used is forgotten first."""
+
+    def __init__(self, capacity: int = MAX_CONVERSATIONS, turns: int = MAX_TURNS) -> None:
+        self._capacity, self._turns = capacity, turns
+        self._history: OrderedDict[str, list[dict[str, str]]] = OrderedDict()
+        self._lock = Lock()
+
+    def history(self, key: str) -> list[dict[str, str]]:
+        with self._lock:
+            return list(self._history.get(key, ()))
+
+    def add(self, key: str, question: str, answer: str) -> None:
+        with self._lock:
+            turns = self._history.pop(key, [])
+            turns += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+            self._history[key] = turns[-self._turns :]
+            while len(self._history) > self._capacity:
+                self._history.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a message came from and where its answer goes."""
+
+    channel: str
+    thread_ts: str | None  # reply in this thread; None: in the conversation itself (a DM's main view)
+    conversation: str  # the history key
+    started_in: str | None = None  # a new thread's history is taken from here (a DM thread: the DM)
+
+
+def place_of(event: Mapping[str, Any]) -> Place:
+    """A channel mention is answered in its thread; a DM in its own view, unless written in a thread."""
+    channel, thread = str(event.get("channel", "")), event.get("thread_ts")
+    if event.get("type") == "message" and event.get("channel_type") == "im":
+        direct = f"{channel}:dm"
+        return Place(channel, thread, f"{channel}:{thread}", direct) if thread else Place(channel, None, direct)
+    thread = thread or event.get("ts")
+    return Place(channel, thread, f"{channel}:{thread}")
+
+
+def question_text(slack_text: str | None) -> str:
+    """The question as a person typed it: mentions dropped, links shown by their label, entities decoded."""
+    text = _MENTION.sub(" ", slack_text or "")
+    text = _BARE.sub(r"\1", _LABELLED.sub(r"\1", text))
+    return " ".join(html.unescape(text).split())
+
+
+def from_a_person(event: Mapping[str, Any]) -> bool:
+    """Bots (this one included) and edits, deletions and joins are not questions."""
+    if event.get("bot_id") or not event.get("user"):
+        return False
+    if event.get("subtype") not in (None, "file_share", "thread_broadcast"):
+        return False
+    return event.get("type") == "app_mention" or event.get("channel_type") == "im"
+
+
+# -------------------------------------------------------------------------------------- answering
+class Responder:
+    """Answers Slack questions with the one shared service; every method runs after Slack has its ack."""
+
+    def __init__(self, service: BriefingService, feedback: FeedbackStore) -> None:
+        self.service = service
+        self.feedback = feedback
+        self.deliveries = Deliveries()
+        self.conversations = Conversations()
+
+    async def on_event(self, event: Mapping[str, Any], client: AsyncWebClient) -> None:
+        """A mention or a DM: answered once, in its thread, with the thread's earlier turns as history."""
+        if not from_a_person(event):
+            return
+        if not self.deliveries.first_time(f"message:{event.get('channel')}:{event.get('ts')}"):
+            return
+        place = place_of(event)
+        question = question_text(event.get("text"))
+        if not question:
+            await post(client, place, text_message(USAGE))
+            return
+        history = self.conversations.history(place.conversation)
+        if not history and place.started_in:  # a thread on an answer in a DM continues the DM's conversation
+            history = self.conversations.history(place.started_in)
+        answer, messages = await self.answer(question, history, str(event.get("user")), place.conversation)
+        if answer is not None:  # before posting: a follow-up typed as soon as the answer shows must see it
+            self.conversations.add(place.conversation, question, answer.answer)
+        for message in messages:
+            await post(client, place, message)
+
+    async def on_command(self, command: Mapping[str, Any]) -> None:
+        """A slash command: the answer goes to its response_url, in the channel for everyone to see."""
+        question = question_text(command.get("text"))
+        if not question:
+            return  # the acknowledgement already showed how to ask
+        user = str(command.get("user_id", ""))
+        answer, messages = await self.answer(
+            question, [], user, f"{command.get('channel_id')}:command", show_asker=True
+        )
+        for message in messages:
+            await respond(
+                str(command.get("response_url")), {**message, "response_type": "in_channel" if answer else "ephemeral"}
+            )
+
+    async def on_vote(self, body: Mapping[str, Any], action: Mapping[str, Any]) -> None:
+        """A 👍/👎 click: stored, and thanked privately."""
+        verdict: Verdict = "up" if action.get("action_id") == FEEDBACK_UP else "down"
+        user = str((body.get("user") or {}).get("id", "unknown"))
+        try:
+            vote = await asyncio.to_thread(self.feedback.vote, str(action.get("value", "")), user, verdict)
+            text = THANKS[verdict] if vote else "That answer is no longer on record, so the vote was not stored."
+        except (sqlite3.Error, OSError):
+            log.exception("Slack: could not store a vote in %s", self.feedback.path)
+            text = "Sorry, the vote could not be stored."
+        if body.get("response_url"):
+            await respond(
+                str(body["response_url"]), {"response_type": "ephemeral", "replace_original": False, "text": text}
+            )
+
+    async def answer(
+        self, question: str, history: list[dict[str, str]], user: str, where: str, show_asker: bool = False
+    ) -> tuple[Answer | None, list[Message]]:
+        """The answer and its messages; a problem becomes a friendly message (and ``None``), never a traceback."""
+        try:
+            answer = await asyncio.to_thread(self.service.ask, question, history)
+        except BriefingsError as error:
+            return None, [text_message(f":warning: {error}")]
+        except Exception:
+            log.exception("Slack: answering a question failed")
+            return None, [text_message(SORRY)]
+        feedback_id = await asyncio.to_thread(self._remember, answer, history, user, where)
+        return answer, answer_messages(answer, feedback_id, user if show_asker else None)
+
+    def _remember(self, answer: Answer, history: list[dict[str, str]], user: str, where: str) -> str | None:
+        """The feedback id for the buttons; without a writable store the answer is still shown, without buttons."""
+        try:
+            return self.feedback.remember(answer, history, user, where)
+        except (sqlite3.Error, OSError) as error:
+            log.warning(
+                "Slack: feedback store %s unavailable (%s); answering without vote buttons", self.feedback.path, error
+            )
+            return None
+
+
+async def post(client: AsyncWebClient, place: Place, message: Message) -> None:
+    """``chat.postMessage`` into the place's thread; a refusal is logged (the user asked; there is no one to tell)."""
+    try:
+        await client.chat_postMessage(
+            channel=place.channel, thread_ts=place.thread_ts, unfurl_links=False, unfurl_media=False, **message
+        )
+    except SlackApiError as error:
+        log.warning("Slack: chat.postMessage to %s failed: %s", place.channel, error.response.get("error"))
+    except (aiohttp.ClientError, TimeoutError) as error:
+        log.warning("Slack: chat.postMessage to %s failed: %r", place.channel, error)
+
+
+async def respond(response_url: str, body: dict[str, Any]) -> None:
+    """POST to a response_url (slash commands, button clicks): no token needed, valid for 30 minutes."""
+    try:
+        client = AsyncWebhookClient(url=response_url, timeout=SLACK_TIMEOUT_SECONDS, logger=_slack_log)
+        result = await client.send_dict(body)
+    except (aiohttp.ClientError, TimeoutError) as error:
+        log.warning("Slack: response_url unreachable: %r", error)
+        return
+    if result.status_code != 200:
+        log.warning("Slack: response_url refused the reply: %s %s", result.status_code, result.body[:200])
+
+
+# ------------------------------------------------------------------------------------------ bolt
+def build_bolt_app(config: SlackConfig, responder: Responder) -> AsyncApp:
+    """The bolt app: verification and url_verification built in; acks at once, answers lazily."""
+    bolt = AsyncApp(
+        name="briefings.slack",
+        logger=_slack_log,
+        token=config.bot_token,
+        signing_secret=config.signing_secret,
+        user_facing_authorize_error_message=AUTH_PROBLEM,
+    )
+    # Set on bolt's own client rather than passing one: bolt also reads SLACK_BOT_TOKEN and warns that a given
+    # client makes it "unused". Every per-request client copies these two.
+    bolt.client.base_url = config.api_url
+    bolt.client.timeout = SLACK_TIMEOUT_SECONDS
+
+    async def once_per_event(body: dict[str, Any], request: Any, next: Any) -> BoltResponse | None:
+        event_id = body.get("event_id")
+        if (
+            body.get("type") == "event_callback"
+            and event_id
+            and not responder.deliveries.first_time(f"event:{event_id}")
+        ):
+            retry = (request.headers.get("x-slack-retry-num") or ["-"])[0]
+            log.info("Slack: event %s delivered again (retry %s); already answered", event_id, retry)
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    async def ack_now(ack: Any) -> None:
+        await ack()
+
+    async def ack_command(ack: Any, command: dict[str, Any]) -> None:
+        question = question_text(command.get("text"))
+        await ack(
+            response_type="ephemeral", text=f":mag: Looking in the briefings: {escape(question)}" if question else USAGE
+        )
+
+    async def answer_event(event: dict[str, Any], client: AsyncWebClient) -> None:
+        await responder.on_event(event, client)
+
+    async def answer_command(command: dict[str, Any]) -> None:
+        await responder.on_command(command)
+
+    async def store_vote(body: dict[str, Any], action: dict[str, Any]) -> None:
+        await responder.on_vote(body, action)
+
+    async def explain_failure(error: Exception) -> None:
+        if isinstance(error, (aiohttp.ClientError, TimeoutError)):  # Slack answers 500 with a retry later
+            log.error(
+                "Slack: cannot reach the Web API at %s (%r): check SLACK_API_URL and the network", config.api_url, error
+            )
+        else:
+            log.error("Slack: handling a request failed", exc_info=error)
+
+    bolt.error(explain_failure)
+    bolt.middleware(once_per_event)
+    bolt.event("app_mention")(ack=ack_now, lazy=[_logged(answer_event)])
+    bolt.event("message")(ack=ack_now, lazy=[_logged(answer_event)])  # every message event is acked; DMs answered
+    bolt.command(re.compile(r"^/"))(ack=ack_command, lazy=[_logged(answer_command)])  # whatever the command's name
+    bolt.action(re.compile(f"^({FEEDBACK_UP}|{FEEDBACK_DOWN})$"))(ack=ack_now, lazy=[_logged(store_vote)])
+    return bolt
+
+
+def _logged(function: Any) -> Any:
+    """Lazy listeners run after the response is sent: an unexpected error is logged with its traceback."""
+
+    @functools.wraps(function)  # bolt reads the wrapped function's parameter names to inject arguments
+    async def wrapper(**kwargs: Any) -> None:
+        try:
+            await function(**kwargs)
+        except Exception:
+            log.exception("Slack: %s failed", function.__name__)
+
+    return wrapper
+
+
+# ----------------------------------------------------------------------------------------- mount
 def mount(app: FastAPI, service: BriefingService) -> None:
-    """Attach the Slack routes to ``app``."""
+    """Attach the Slack routes to ``app``; without configuration they answer 503."""
+    handler = _handler(SlackConfig.from_env(), service)
+
+    async def slack(request: Request) -> Response:
+        if handler is None:
+            return JSONResponse({"detail": "Slack is not configured"}, status_code=503)
+        if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:  # the server has checked it is a number
+            return JSONResponse({"detail": "Request body too large"}, status_code=413)
+        return await handler.handle(request)
+
+    for path in SLACK_PATHS:
+        app.add_api_route(
+            path, slack, methods=["POST"], include_in_schema=False, name=path.strip("/").replace("/", "_")
+        )
+
+
+def _handler(config: SlackConfig, service: BriefingService) -> AsyncSlackRequestHandler | None:
+    if config.missing:
+        log.info("Slack is not configured (%s unset): /slack/* answer 503", ", ".join(config.missing))
+        return None
+    _REDACT.add(config.signing_secret, config.bot_token)
+    if os.environ.get("SLACK_CLIENT_ID") and os.environ.get("SLACK_CLIENT_SECRET"):
+        log.warning("Slack: SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are set, which makes slack-bolt expect OAuth installs")
+    try:
+        bolt = build_bolt_app(config, Responder(service, FeedbackStore.for_settings(service.settings)))
+    except BoltError as error:
+        log.error("Slack could not start (%s): /slack/* answer 503", error)
+        return None
+    log.info(
+        "Slack: listening at %s; Web API %s; the bot token is checked on the first event",
+        ", ".join(SLACK_PATHS),
+        config.api_url,
+    )
+    return AsyncSlackRequestHandler(bolt)

@@ -1,0 +1,220 @@
+"""Block Kit for Slack: an :class:`Answer` as messages that respect Slack's limits.
+
+Slack rejects a whole message when one block is too long (3,000 characters of section text) or a message has
+more than 50 blocks, so every piece of text here is cut to fit at whitespace, after escaping, and a long
+answer becomes several messages rather than a failed one. Pure functions: no Slack client in sight, so the
+layout can be checked without a network.
+
+The layout: the answer; each citation as a block quote headed by its number, article title and date; a
+context line naming the sources (doc id, date, character offsets, so anyone can check the quote); 👍/👎
+buttons that carry the answer's feedback id. When the briefings do not answer, the plain sentence from the
+answering step and the nearest sources instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from assistant.answering import Answer
+from assistant.citations import Citation
+from assistant.retrieval import Passage
+
+MAX_BLOCKS = 50  # per message
+MAX_SECTION_TEXT = 3000
+MAX_CONTEXT_TEXT = 2000
+MAX_CONTEXT_ELEMENTS = 10
+MAX_FALLBACK_TEXT = 3000  # the notification text; Slack truncates far later, people read far less
+MAX_TITLE = 120
+MAX_EXCERPT = 240
+NEAREST_SOURCES = 3
+FEEDBACK_UP = "feedback_up"
+FEEDBACK_DOWN = "feedback_down"
+
+Block = dict[str, Any]
+Message = dict[str, Any]  # keyword arguments for chat.postMessage or a response_url body: text + blocks
+
+_CITED = re.compile(r"\[\d+\]")
+_TOKENS = re.compile(r"\S+|\s+")
+
+
+# ---------------------------------------------------------------------------------------- messages
+def answer_messages(answer: Answer, feedback_id: str | None = None, asked_by: str | None = None) -> list[Message]:
+    """The answer as one message (or several, when it is too long for one), buttons on the last."""
+    blocks: list[Block] = []
+    if asked_by:  # a slash command's answer is seen without the question, so it repeats it
+        blocks.append(
+            _context([f"<@{escape(asked_by)}> asked: {escape(_truncate(answer.question, MAX_CONTEXT_TEXT - 100))}"])
+        )
+    blocks += _answer_sections(answer)
+    if answer.abstained:
+        blocks += _nearest_sources(answer.passages)
+    else:
+        blocks += [block for citation in answer.citations for block in _citation_sections(citation)]
+        if answer.citations:
+            blocks.append(_sources_context(answer.citations))
+    pages = _paginate(blocks, _feedback_actions(feedback_id) if feedback_id else None)
+    fallback = escape(_truncate(answer.answer, MAX_FALLBACK_TEXT))
+    return [{"text": fallback if number == 0 else "(continued)", "blocks": page} for number, page in enumerate(pages)]
+
+
+def text_message(text: str) -> Message:
+    """A plain reply (usage hints, problems), escaped and cut to fit."""
+    return {
+        "text": escape(_truncate(text, MAX_FALLBACK_TEXT)),
+        "blocks": [_section(piece) for piece in fit(text)][:MAX_BLOCKS],
+    }
+
+
+def feedback_ids(message: Message) -> list[str]:
+    """The feedback ids carried by a message's buttons (what a click sends back), each once."""
+    return list(
+        dict.fromkeys(
+            element["value"]
+            for block in message.get("blocks", [])
+            if block.get("type") == "actions"
+            for element in block.get("elements", [])
+            if element.get("action_id") in (FEEDBACK_UP, FEEDBACK_DOWN)
+        )
+    )
+
+
+# ------------------------------------------------------------------------------------------ blocks
+def _answer_sections(answer: Answer) -> list[Block]:
+    text = answer.answer
+    if not answer.abstained and answer.citations and not _CITED.search(text):
+        text = f"{text} [{answer.citations[0].id}]"  # the extractive answer is a span of the first quote
+    return [_section(piece) for piece in fit(text)]
+
+
+def _citation_sections(citation: Citation) -> list[Block]:
+    header = f"*[{citation.id}]* {escape(_truncate(citation.title, MAX_TITLE))}"
+    if citation.date:
+        header += f" · {citation.date}"
+    pieces = fit(citation.quote, MAX_SECTION_TEXT - len(header) - 1, quoted=True)
+    return [_section(f"{header}\n{pieces[0]}"), *(_section(piece) for piece in pieces[1:])]
+
+
+def _sources_context(citations: Sequence[Citation]) -> Block:
+    lines = [f"[{c.id}] `{escape(c.doc)}`{_dated(c.date)} · chars {c.start}–{c.end}" for c in citations]
+    return _context(["*Sources*", *lines[: MAX_CONTEXT_ELEMENTS - 1]])
+
+
+def _nearest_sources(passages: Sequence[Passage]) -> list[Block]:
+    nearest = _distinct_docs(passages)[:NEAREST_SOURCES]
+    if not nearest:
+        return []
+    blocks: list[Block] = [_section("*Nearest sources* (they do not answer the question):")]
+    for passage in nearest:
+        chunk = passage.chunk
+        header = f"*{escape(_truncate(chunk.title, MAX_TITLE))}*{_dated(chunk.date)}"
+        excerpt = fit(_truncate(" ".join(chunk.text.split()), MAX_EXCERPT), quoted=True)[0]
+        blocks.append(_section(f"{header}\n{excerpt}"))
+    blocks.append(_context([f"`{escape(p.chunk.doc)}`{_dated(p.chunk.date)}" for p in nearest]))
+    return blocks
+
+
+def _feedback_actions(feedback_id: str) -> Block:
+    def button(action_id: str, label: str) -> Block:
+        return {
+            "type": "button",
+            "action_id": action_id,
+            "value": feedback_id,
+            "text": {"type": "plain_text", "text": label, "emoji": True},
+        }
+
+    return {
+        "type": "actions",
+        "block_id": "feedback",
+        "elements": [button(FEEDBACK_UP, "👍 Helpful"), button(FEEDBACK_DOWN, "👎 Not helpful")],
+    }
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(texts: Sequence[str]) -> Block:
+    elements = [{"type": "mrkdwn", "text": _truncate(text, MAX_CONTEXT_TEXT)} for text in texts[:MAX_CONTEXT_ELEMENTS]]
+    return {"type": "context", "elements": elements}
+
+
+def _paginate(blocks: list[Block], last: Block | None) -> list[list[Block]]:
+    pages = [blocks[start : start + MAX_BLOCKS] for start in range(0, len(blocks), MAX_BLOCKS)] or [[]]
+    if last is not None:
+        if len(pages[-1]) < MAX_BLOCKS:
+            pages[-1].append(last)
+        else:
+            pages.append([last])
+    return pages
+
+
+def _distinct_docs(passages: Sequence[Passage]) -> list[Passage]:
+    seen: set[str] = set()
+    distinct = []
+    for passage in passages:
+        if passage.chunk.doc not in seen:
+            seen.add(passage.chunk.doc)
+            distinct.append(passage)
+    return distinct
+
+
+def _dated(date: str | None) -> str:
+    return f" · {date}" if date else ""
+
+
+# -------------------------------------------------------------------------------------------- text
+def escape(text: str) -> str:
+    """Slack mrkdwn treats ``&``, ``<`` and ``>`` as control characters; everything else is shown as is."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def fit(text: str, limit: int = MAX_SECTION_TEXT, quoted: bool = False) -> list[str]:
+    """``text`` escaped (and block-quoted) in pieces of at most ``limit`` characters, cut at whitespace."""
+    prefix = "> " if quoted else ""
+
+    def render(raw: str) -> str:
+        escaped = escape(raw)
+        return prefix + escaped.replace("\n", "\n" + prefix) if quoted else escaped
+
+    pieces: list[str] = []
+    current: list[str] = []
+    size = len(prefix)
+    for token in _tokens(text, limit - len(prefix), render):
+        cost = len(render(token)) - len(prefix)
+        if current and size + cost > limit:
+            pieces.append(render("".join(current).strip()))
+            current, size = [], len(prefix)
+        if current or token.strip():  # a piece never starts with whitespace
+            current.append(token)
+            size += cost
+    if current:
+        pieces.append(render("".join(current).strip()))
+    return pieces or [render("")]
+
+
+def _tokens(text: str, budget: int, render: Any) -> Iterator[str]:
+    """Words and runs of whitespace; a word too long for one piece is cut into pieces that fit."""
+    for token in _TOKENS.findall(text):
+        while len(render(token)) - len(render("")) > budget:
+            cut = _longest_prefix(token, budget, render)
+            yield token[:cut]
+            token = token[cut:]
+        yield token
+
+
+def _longest_prefix(token: str, budget: int, render: Any) -> int:
+    """The longest start of ``token`` whose rendering fits ``budget`` (at least one character)."""
+    low, high = 1, min(len(token), budget)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(render(token[:middle])) - len(render("")) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
