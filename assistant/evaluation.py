@@ -255,4 +255,37 @@ def evaluate(service: Any, questions: Path, show_progress: bool = False) -> dict
             bar.update(1)
     if bar is not None:
         bar.close()
-    return build_report(outcomes)
+    report = build_report(outcomes)
+    guard = llm_report(outcomes)
+    if guard is not None:
+        report["llm"] = guard
+    return report
+
+
+# ------------------------------------------------------------------------------------ LLM mode
+def llm_report(outcomes: list[Outcome]) -> dict[str, Any] | None:
+    """What LLM mode did: how often it fell back, and the share of generated sentences the guard dropped.
+
+    ``None`` when every answer was extractive, so extractive reports keep exactly their keys. ``drop_rate``
+    counts sentences (kept sentences of guarded answers plus every dropped one, fallbacks included).
+    """
+    answers = [o.answer for o in outcomes if o.answer.mode != "extractive"]
+    if not answers:
+        return None
+    from assistant.faithfulness import split_claims  # the guard's own sentence split, so counts agree
+
+    guarded = [a for a in answers if a.mode.startswith("llm:")]
+    dropped = sum(len(a.unsupported) for a in answers)
+    kept = sum(len(split_claims(a.answer)) for a in guarded)
+    reasons = Counter(a.mode.split("llm fallback:", 1)[1].strip(" )") for a in answers if "llm fallback:" in a.mode)
+    return {
+        "answers": len(answers),
+        "guarded": len(guarded),
+        "abstained": sum(a.abstained for a in guarded),
+        "skipped_no_evidence": sum("llm skipped" in a.mode for a in answers),
+        "guard_kept_sentences": kept,
+        "guard_dropped_sentences": dropped,
+        "drop_rate": round(dropped / (kept + dropped), 4) if kept + dropped else None,
+        "fallbacks": sum(reasons.values()),
+        "fallback_reasons": dict(sorted(reasons.items())),
+    }
