@@ -40,7 +40,11 @@ _NUMBER_WORDS = (
     "seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|a dozen|dozens|"
     "several|a few|a couple of|both"
 )
-_NUM = rf"(?:\d+(?:[.,]\d+)*(?:\s?(?:million|billion|trillion|thousand|hundred))?|(?:{_NUMBER_WORDS})(?:[- ](?:{_NUMBER_WORDS}))*(?:\s(?:million|billion|thousand|hundred))?)"
+_SCALE = r"(?:million|billion|trillion|thousand|hundred)"
+_NUM = (
+    rf"(?:\d+(?:[.,]\d+)*(?:\s?{_SCALE})?"
+    rf"|(?:{_NUMBER_WORDS})(?:[- ](?:{_NUMBER_WORDS}))*(?:\s{_SCALE})?)"
+)
 _UNIT = r"(?:seconds?|minutes?|mins|hours?|hrs|days?|nights?|weeks?|months?|years?|decades?|centuries|century)"
 _DURATION = re.compile(
     rf"\b(?:(?:{_NUM}|an?)(?:[- ]and[- ]a[- ]half)?[- ]{_UNIT}(?:(?:,|,? and)\s+(?:{_NUM}|an?)\s+{_UNIT})*"
@@ -62,16 +66,22 @@ _DATE = re.compile(
     rf"|(?:early|late|mid-)?(?:19|20)\d{{2}}s?"
     rf"|\d{{1,2}}(?::\d{{2}})?\s?(?:a\.m\.|p\.m\.|am|pm)|noon|midnight"
     rf"|(?:yesterday|today|tomorrow|tonight)"
-    rf"|(?:last|next|this|earlier this|later this)\s+(?:week|month|year|weekend|morning|evening|night|spring|summer|fall|autumn|winter))(?!\w)",
+    rf"|(?:last|next|this|earlier this|later this)\s+"
+    rf"(?:week|month|year|weekend|morning|evening|night|spring|summer|fall|autumn|winter))(?!\w)",
 )
-_MONEY = rf"(?:[$£€¥]\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:million|billion|trillion|thousand|bn|m|k)\b)?|\d[\d,]*(?:\.\d+)?\s?(?:dollars|euros|pounds|cents|yuan|yen)\b)"
+_MONEY = (
+    r"(?:[$£€¥]\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:million|billion|trillion|thousand|bn|m|k)\b)?"
+    r"|\d[\d,]*(?:\.\d+)?\s?(?:dollars|euros|pounds|cents|yuan|yen)\b)"
+)
 _PERCENT = r"(?:\d[\d,]*(?:\.\d+)?\s?(?:%|percent\b|per cent\b|percentage points?\b))"
 _QUANTITY = re.compile(rf"(?:{_MONEY}|{_PERCENT}|\b{_NUM}\b)", re.IGNORECASE)
 _BARE_NUMBER = re.compile(rf"\b{_NUM}\b", re.IGNORECASE)
 _CAPITALISED = re.compile(
     r"\b(?:the\s+)?(?:[A-Z][\w'’.-]*|[A-Z]{2,})(?:\s+(?:of|de|von|van|al|bin|the|and|&)?\s*(?:[A-Z][\w'’.-]*))*"
 )
-_SIDE = re.compile(r"\bthe\s+(?:[A-Z][\w-]+\s+)+(?:side|government|administration|team|officials?|leaders?|president|delegation)\b")
+_SIDE = re.compile(
+    r"\bthe\s+(?:[A-Z][\w-]+\s+)+(?:side|government|administration|team|officials?|leaders?|president|delegation)\b"
+)
 
 _PLACE_NOUNS = frozenset(
     "state country city nation town region county province island capital continent village area location "
@@ -177,9 +187,7 @@ def find_typed(sentence: str, kind: Kind, head: str | None = None) -> list[Found
         return [_with_counted_noun(sentence, span, head) for span in spans]
     if kind in (Kind.PERSON, Kind.PLACE, Kind.ENTITY):
         found = _matches(_SIDE, sentence, kind) + [
-            _without_possessive(sentence, span)
-            for span in _matches(_CAPITALISED, sentence, kind)
-            if not _is_sentence_start_word(sentence, span)
+            span for span in _matches(_CAPITALISED, sentence, kind) if not _is_sentence_start_word(sentence, span)
         ]
         return [span for span in found if not _overlaps(span, dates)]
     return []
@@ -190,7 +198,7 @@ def _overlaps(span: Found, others: list[Found]) -> bool:
 
 
 def _is_filler_number(text: str) -> bool:
-    """"one of", "both" and friends are words, not answers to how many."""
+    """ "one of", "both" and friends are words, not answers to how many."""
     return text.lower() in {"one", "a few", "several", "both", "a couple of", "dozens"}
 
 
@@ -200,13 +208,6 @@ def _with_counted_noun(sentence: str, span: Found, head: str | None) -> Found:
     following = re.match(r"\s+(?:[\w-]+\s+)??([\w-]+)", sentence[span.end :])
     if following and _singular(following.group(1).lower()) == head:
         return Found(span.start, span.end + following.end(), span.kind)
-    return span
-
-
-def _without_possessive(sentence: str, span: Found) -> Found:
-    text = span.text(sentence)
-    if text.endswith(("'s", "’s")):
-        return Found(span.start, span.end - 2, span.kind)
     return span
 
 
@@ -227,4 +228,6 @@ _COMMON_STARTERS = frozenset(
 
 
 def _matches(pattern: re.Pattern[str], sentence: str, kind: Kind) -> list[Found]:
-    return [Found(match.start(), match.end(), kind) for match in pattern.finditer(sentence) if match.end() > match.start()]
+    return [
+        Found(match.start(), match.end(), kind) for match in pattern.finditer(sentence) if match.end() > match.start()
+    ]

@@ -68,9 +68,14 @@ class Extracted:
 
 
 def extract_answer(
-    ranked: list[Candidate], shape: QuestionShape, query: str, articles: ArticleTexts, confidence: ConfidenceModel,
+    ranked: list[Candidate],
+    shape: QuestionShape,
+    query: str,
+    articles: ArticleTexts,
+    confidence: ConfidenceModel,
     abstain_below: float | None = None,
     follow_up: bool = False,
+    question: str | None = None,
 ) -> Extracted:
     """Pick the answer from scored candidates (best first), or abstain when the evidence is weak."""
     if not ranked:
@@ -82,7 +87,7 @@ def extract_answer(
     citations = _citations(ranked, articles)
     if probability < threshold or not citations:
         return Extracted(ABSTAIN_TEXT, True, (), probability)
-    span = best_span(best.text, best.typed, shape, query)
+    span = best_span(best.text, best.typed, shape, query, question)
     text = span.text(best.text) if span is not None else best.text
     return Extracted(text, False, citations, probability)
 
@@ -119,7 +124,9 @@ def _citations(ranked: list[Candidate], articles: ArticleTexts) -> tuple[Citatio
         text = articles.text(candidate.doc)
         if text is None or candidate.text in quotes:
             continue
-        citation = cite(len(chosen) + 1, candidate.doc, candidate.title, candidate.date, text, candidate.span, candidate.score)
+        citation = cite(
+            len(chosen) + 1, candidate.doc, candidate.title, candidate.date, text, candidate.span, candidate.score
+        )
         if citation is not None:
             chosen.append(citation)
             quotes.add(candidate.text)

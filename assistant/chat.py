@@ -26,9 +26,11 @@ _POINTING = re.compile(
     r"\b(?:it|its|it's|they|them|their|theirs|he|him|his|she|her|hers|this|these|those|there)\b",
     re.IGNORECASE,
 )
-_ELLIPTIC = re.compile(r"^\s*(?:and|also|so|but|what about|how about|and what about|what else|anything else)\b", re.IGNORECASE)
+_ELLIPTIC = re.compile(
+    r"^\s*(?:and|also|so|but|what about|how about|and what about|what else|anything else)\b", re.IGNORECASE
+)
 SHORT_ANSWER_WORDS = 8  # a span such as "an hour and 45 minutes", not a quoted sentence
-FEW_CONTENT_TERMS = 2
+FEW_CONTENT_TERMS = 1  # "Why?", "And the cost?": too little to stand alone
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,9 @@ def turns_from(history: Iterable[Mapping[str, str] | Turn] | None) -> list[Turn]
 
 def is_follow_up(question: str) -> bool:
     """Does the question lean on an earlier turn for what it is about?"""
-    return bool(_POINTING.search(question) or _ELLIPTIC.match(question) or len(set(terms(question))) <= FEW_CONTENT_TERMS)
+    return bool(
+        _POINTING.search(question) or _ELLIPTIC.match(question) or len(set(terms(question))) <= FEW_CONTENT_TERMS
+    )
 
 
 def standalone_question(question: str, history: Iterable[Mapping[str, str] | Turn] | None) -> str:
@@ -147,5 +151,7 @@ def earlier_answers(question: str, history: Iterable[Mapping[str, str] | Turn] |
     return [
         turn.content
         for turn in turns
-        if turn.role == "assistant" and len(turn.content.split()) <= SHORT_ANSWER_WORDS and "don't say" not in turn.content
+        if turn.role == "assistant"
+        and len(turn.content.split()) <= SHORT_ANSWER_WORDS
+        and "don't say" not in turn.content
     ]

@@ -38,7 +38,9 @@ class Citation:
         }
 
 
-def cite(number: int, doc: str, title: str, date: str | None, article_text: str, span: Span, score: float) -> Citation | None:
+def cite(
+    number: int, doc: str, title: str, date: str | None, article_text: str, span: Span, score: float
+) -> Citation | None:
     """A verified citation of ``article_text[span]``, or ``None`` if the span does not fit the text."""
     if not 0 <= span.start < span.end <= len(article_text):
         return None

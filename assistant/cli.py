@@ -27,9 +27,13 @@ app = typer.Typer(
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-IndexOption = Annotated[Path | None, typer.Option("--index", help="Index folder [default: $BRIEFINGS_INDEX or .briefings]")]
+IndexOption = Annotated[
+    Path | None, typer.Option("--index", help="Index folder [default: $BRIEFINGS_INDEX or .briefings]")
+]
 LlmOption = Annotated[str | None, typer.Option("--llm", help="extractive (default), openai:MODEL or ollama:MODEL")]
-ChromaOption = Annotated[str | None, typer.Option("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000")]
+ChromaOption = Annotated[
+    str | None, typer.Option("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000")
+]
 
 
 def user_errors(command: F) -> F:
@@ -65,7 +69,9 @@ def settings_from(**overrides: Any) -> Any:
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens")] = False) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -150,7 +156,9 @@ def tune_command(
     ],
     index: IndexOption = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the fitted model here [default: print it]")] = None,
-    max_false_abstain: Annotated[float, typer.Option(help="Share of answerable questions abstention may refuse")] = 0.12,
+    max_false_abstain: Annotated[
+        float, typer.Option(help="Share of answerable questions abstention may refuse")
+    ] = 0.12,
 ) -> None:
     """Fit the evidence-ranking weights and abstention threshold on question sets (see README, Quality)."""
     from assistant.service import BriefingService
@@ -202,7 +210,8 @@ def serve_command(
         typer.echo(f"warning: {error}", err=True)
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
     typer.echo(f"\n  Briefings is ready: {url}\n  HTTP API docs: {url}docs    (Ctrl-C stops the server)\n")
-    uvicorn.run(create_app(service, ui_auth=ui_auth), host=host, port=port, log_level="warning")
+    # keep-alive longer than clients' idle gaps, so a busy client never races a closing connection
+    uvicorn.run(create_app(service, ui_auth=ui_auth), host=host, port=port, log_level="warning", timeout_keep_alive=60)
 
 
 def parse_auth(value: str) -> tuple[str, str]:
@@ -289,23 +298,37 @@ def feedback_export_command(
 
 
 # --------------------------------------------------------------------------------- performance
+def stop_cleanly_on_sigterm() -> None:
+    """Long measurements start servers and fill temporary folders: a ``kill`` must clean up as Ctrl-C does."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 @app.command("bench")
 @user_errors
 def bench_command(
     corpus: Annotated[
         list[Path] | None,
-        typer.Option("--corpus", help="Corpus folder, repeatable [default: corpus/ and ../shared/corpora/news-2024q1]"),
+        typer.Option("--corpus", help="Corpus folder, repeatable (default: corpus/ and ../shared/corpora/news-2024q1)"),
     ] = None,
     questions: Annotated[
-        list[Path] | None, typer.Option("--questions", help="Question set (JSONL), repeatable [default: each corpus's own]")
+        list[Path] | None,
+        typer.Option("--questions", help="Question set (JSONL), repeatable (default: each corpus's own)"),
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the bench report here")] = None,
     index: Annotated[
-        Path | None, typer.Option("--index", help="Build the bench index here, kept afterwards [default: a temporary folder]")
+        Path | None,
+        typer.Option("--index", help="Build the bench index here, kept afterwards (default: a temporary folder)"),
     ] = None,
 ) -> None:
     """Time ingest, queries, cold start and memory beside the plain LangChain pipeline (see README, Performance)."""
     from assistant.bench import default_corpora, default_question_files, ensure_empty, format_table, run_bench
+
+    stop_cleanly_on_sigterm()
 
     settings = settings_from()
     corpora = list(corpus) if corpus else default_corpora(settings)
@@ -317,6 +340,95 @@ def bench_command(
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(report, indent=2) + "\n")
     typer.echo(format_table(report))
+
+
+@app.command("scale")
+@user_errors
+def scale_command(
+    sizes: Annotated[str, typer.Option("--sizes", help="Collection sizes to measure at, increasing")] = (
+        "10000,100000,300000,1000000"
+    ),
+    chroma_url: Annotated[
+        str | None,
+        typer.Option("--chroma-url", help="Chroma server to fill a scratch collection on (default: a temporary one)"),
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results here (after every size)")] = None,
+    plot_out: Annotated[Path | None, typer.Option("--plot", help="Draw the curves into this PNG")] = None,
+    queries: Annotated[int, typer.Option("--queries", min=1, help="Timed queries per size")] = 200,
+    recall_queries: Annotated[
+        int, typer.Option("--recall-queries", min=1, help="Of those, how many are checked against exact search")
+    ] = 100,
+    text_chars: Annotated[
+        int, typer.Option("--text-chars", min=0, help="Characters of text per synthetic chunk (0: none)")
+    ] = 800,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic vectors and texts")] = 0,
+) -> None:
+    """Insert rate, dense query latency and recall@10 of Chroma as it grows (see README, Performance)."""
+    from assistant.scale_bench import SyntheticChunks, parse_sizes, plot, run_scale
+
+    stop_cleanly_on_sigterm()
+
+    data = SyntheticChunks(seed=seed, text_chars=text_chars)
+    candidates = settings_from().candidates
+
+    def save(report: dict[str, Any]) -> None:  # after every size, so a long run that dies keeps its results
+        typer.echo(f"scale: {report['points'][-1]['size']:,} chunks measured", err=True)
+        if json_out:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            json_out.write_text(json.dumps(report, indent=2) + "\n")
+        if plot_out:
+            plot(report, plot_out)
+
+    say = functools.partial(typer.echo, err=True)
+    report = run_scale(parse_sizes(sizes), chroma_url, queries, recall_queries, candidates, data, say, save)
+    typer.echo(f"{'chunks':>10}  {'inserts/s':>10}  {'p50 ms':>7}  {'p95 ms':>7}  recall@10")
+    for point in report["points"]:
+        rate = point["inserts_per_second"] or 0
+        typer.echo(
+            f"{point['size']:>10,}  {rate:>10,.0f}  {point['query_p50_ms']:>7.2f}  {point['query_p95_ms']:>7.2f}  "
+            f"{point['recall_at_10']:.3f}"
+        )
+
+
+@app.command("load")
+@user_errors
+def load_command(
+    url: Annotated[
+        str, typer.Option("--url", help="Base URL of a running `briefings serve`")
+    ] = "http://127.0.0.1:7860",
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=1000, help="Askers in flight at once")] = 50,
+    seconds: Annotated[float, typer.Option("--seconds", min=0.1, help="How long to keep asking")] = 60.0,
+    questions: Annotated[
+        Path | None, typer.Option("--questions", help="Question set (JSONL) (default: corpus/questions.jsonl)")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here")] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", envvar="BRIEFINGS_API_TOKEN", help="Bearer token, if the server wants one")
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="Seconds one answer may take before it counts as an error")
+    ] = 60.0,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow a server that is not on this machine")
+    ] = False,
+) -> None:
+    """Ask a running server many questions at once; report throughput, p50/p95/p99 latency and errors."""
+    import httpx
+
+    from assistant.bench import read_questions
+    from assistant.load import LoadPlan, format_summary, run_load
+
+    stop_cleanly_on_sigterm()
+
+    host = httpx.URL(url).host
+    if not host or not (is_loopback(host) or allow_remote):
+        raise ConfigurationError(f"Refusing to load {url}: only this machine's servers by default (--allow-remote)")
+    asked = read_questions([questions or settings_from().corpus / "questions.jsonl"])
+    report = run_load(LoadPlan(url.rstrip("/"), asked, concurrency, seconds, timeout, token))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report, indent=2) + "\n")
+    typer.echo(format_summary(report))
 
 
 def run() -> None:

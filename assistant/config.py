@@ -27,25 +27,39 @@ class Settings(BaseSettings):
     index: Path = Field(Path(".briefings"), description="Folder of the index (Chroma data, lexical index, models).")
     corpus: Path = Field(Path("corpus"), description="Folder that `briefings ingest` reads when given no path.")
     chroma_url: str | None = Field(
-        None, description="URL of a `chroma run` server to use instead of the embedded store, e.g. http://127.0.0.1:8000."
+        None,
+        description="URL of a `chroma run` server to use instead of the embedded store, e.g. http://127.0.0.1:8000.",
     )
     embedding_model: str | None = Field(
-        None, description="Embedding model: a sentence-transformers folder or a cached hub name; unset = packaged all-MiniLM-L6-v2."
+        None,
+        description="Embedding model: a sentence-transformers folder or cached hub name; unset = packaged MiniLM.",
     )
     embedding_backend: Literal["onnx-int8", "onnx", "torch"] = Field(
-        "onnx-int8", description="How the embedder runs: int8 ONNX (fastest), float ONNX, or sentence-transformers on torch."
+        "onnx-int8",
+        description="How the embedder runs: int8 ONNX (fastest), float ONNX, or sentence-transformers on torch.",
     )
     model_cache: Path | None = Field(None, description="Where exported ONNX models are kept; default <index>/models.")
     chunk_size: int = Field(DEFAULT_CHUNK_SIZE, ge=100, le=4000, description="Target chunk length in characters.")
-    chunk_overlap: int = Field(DEFAULT_CHUNK_OVERLAP, ge=0, le=1000, description="Characters shared by neighbouring chunks.")
+    chunk_overlap: int = Field(
+        DEFAULT_CHUNK_OVERLAP, ge=0, le=1000, description="Characters shared by neighbouring chunks."
+    )
     llm: str = Field("extractive", description="Answer mode: extractive, openai:MODEL or ollama:MODEL.")
-    llm_timeout: float = Field(30.0, gt=0, description="Seconds an LLM call may take before falling back to extractive.")
+    llm_timeout: float = Field(
+        30.0, gt=0, description="Seconds an LLM call may take before falling back to extractive."
+    )
     passages: int = Field(10, ge=1, le=50, description="Passages returned with each answer (and scored by eval).")
-    candidates: int = Field(40, ge=5, le=500, description="Chunks taken from each of dense and lexical search before fusion.")
-    max_chunks_per_article: int = Field(1, ge=1, le=20, description="At most this many chunks of one article among the top passages.")
+    candidates: int = Field(
+        40, ge=5, le=500, description="Chunks taken from each of dense and lexical search before fusion."
+    )
+    max_chunks_per_article: int = Field(
+        1, ge=1, le=20, description="At most this many chunks of one article among the top passages."
+    )
     evidence_passages: int = Field(10, ge=1, le=30, description="Top passages whose sentences compete to answer.")
     abstain_below: float | None = Field(
-        None, ge=0, le=1, description="Confidence under which the answer is 'The briefings don't say.'; unset = the fitted threshold."
+        None,
+        ge=0,
+        le=1,
+        description="Confidence under which the answer is 'The briefings don't say.'; unset = the fitted threshold.",
     )
     scoring_model: Path | None = Field(
         None, description="Evidence-ranking and abstention model written by `briefings tune`; unset = the shipped one."

@@ -36,7 +36,13 @@ def write_markdown(report: dict[str, Any], path: Path, title: str) -> Path:
     lines += [f"![Correct answers by question type]({chart.name})", "", "## By question type", ""]
     lines += ["| type | questions | correct |", "|---|---|---|"]
     lines += [f"| {name} | {row['questions']} | {_fmt(row['correct'])} |" for name, row in report["by_type"].items()]
-    lines += ["", "## Every question", "", "| id | type | question | answer | gold | correct | cited |", "|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Every question",
+        "",
+        "| id | type | question | answer | gold | correct | cited |",
+        "|---|---|---|---|---|---|---|",
+    ]
     lines += [_question_row(row) for row in report["per_question"]]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return chart

@@ -64,9 +64,7 @@ def load_question_set(path: Path) -> list[dict[str, Any]]:
     return items
 
 
-def run_probes(
-    items: list[dict[str, Any]], ask: Callable[[str, list[dict[str, str]]], Answer]
-) -> Iterator[Outcome]:
+def run_probes(items: list[dict[str, Any]], ask: Callable[[str, list[dict[str, str]]], Answer]) -> Iterator[Outcome]:
     """Ask every question (conversations turn by turn, carrying history) and yield outcomes."""
     for index, item in enumerate(items):
         if "turns" in item:
@@ -76,7 +74,9 @@ def run_probes(
         yield _timed(probe, ask)
 
 
-def _run_conversation(item: dict[str, Any], index: int, ask: Callable[[str, list[dict[str, str]]], Answer]) -> Iterator[Outcome]:
+def _run_conversation(
+    item: dict[str, Any], index: int, ask: Callable[[str, list[dict[str, str]]], Answer]
+) -> Iterator[Outcome]:
     history: list[dict[str, str]] = []
     base = str(item.get("id", f"c{index + 1}"))
     for number, turn in enumerate(item.get("turns", []), start=1):

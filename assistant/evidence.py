@@ -28,12 +28,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from threading import Lock
 
+import numpy as np
+
 from assistant.answer_types import Found, Kind, QuestionShape, find_typed
 from assistant.retrieval import Passage
 from assistant.scoring import Weights
 from index.embedding import Embedder
 from index.lexical import LexicalIndex, terms
-from index.sentences import Span, sentence_spans
+from index.sentence_vectors import unpack
+from index.sentences import Span, chunk_sentence_spans, sentence_spans
+from index.store import StoredChunk
 
 MAX_SENTENCE_CHARS = 600
 # Sentence positions are counted within a chunk; a chunk that starts this far into its article does not hold
@@ -42,11 +46,10 @@ LEAD_CHARS = 300
 LEAD_OFFSET = 5
 RECENCY_DAYS = 30.0
 CARRIED_TERM_SHARE = 0.35
-SEMANTIC_TOP = 8
+SEMANTIC_ENCODE_LIMIT = 8  # sentences encoded at query time when the index stored no vector for them
 REPEAT_PENALTY = 2.0
 PATTERN_KINDS = frozenset({Kind.DURATION, Kind.DATE, Kind.QUANTITY})
 NAME_KINDS = frozenset({Kind.PERSON, Kind.PLACE, Kind.ENTITY})
-_DATE_MARKER = re.compile(r"\ufeff?\s*date\s+\d{4}-\d{2}-\d{2}\s*")
 _RECENCY_CUE = re.compile(
     r"\b(?:this (?:week|month|year|weekend)|last (?:week|weekend|month|night)|recent(?:ly)?|now|nowadays|latest|"
     r"new|newly|current(?:ly)?|today|yesterday|tonight|so far|(?:on|last) (?:monday|tuesday|wednesday|thursday|"
@@ -67,6 +70,7 @@ class Candidate:
     passage: Passage
     passage_rank: int
     sentence_index: int
+    vector: np.ndarray | None = None  # the sentence's vector pooled at ingest, when the index has one
     typed: list[Found] = field(default_factory=list)
     signals: dict[str, float] = field(default_factory=dict)
     score: float = 0.0
@@ -110,34 +114,34 @@ def gather(passages: list[Passage], limit: int) -> list[Candidate]:
     """Sentences of the top ``limit`` passages, each once, in passage order.
 
     Sentences are cut from the chunk text, which is exactly ``article_text[chunk.start:chunk.end]``, so their
-    offsets are article offsets and no article needs fetching; chunks end at sentence boundaries.
+    offsets are article offsets and no article needs fetching; chunks end at sentence boundaries. Where the
+    index stored sentence vectors at ingest, each candidate carries its own.
     """
     seen: set[tuple[str, int]] = set()
     candidates: list[Candidate] = []
     for rank, passage in enumerate(passages[:limit]):
         chunk = passage.chunk
-        for index, span in enumerate(sentence_spans(chunk.text, offset=chunk.start)):
-            span = _without_date_marker(chunk.text, chunk.start, span)
-            if span is None or (chunk.doc, span.start) in seen:
+        for index, (span, vector) in enumerate(_sentences_of(chunk)):
+            if (chunk.doc, span.start) in seen:
                 continue
             seen.add((chunk.doc, span.start))
             sentence = chunk.text[span.start - chunk.start : span.end - chunk.start]
             if len(sentence) > MAX_SENTENCE_CHARS or not re.search(r"\w", sentence):
                 continue
             position = index + (0 if chunk.start < LEAD_CHARS else LEAD_OFFSET)
-            candidates.append(Candidate(chunk.doc, chunk.title, chunk.date, span, sentence, passage, rank, position))
+            candidate = Candidate(chunk.doc, chunk.title, chunk.date, span, sentence, passage, rank, position, vector)
+            candidates.append(candidate)
     return candidates
 
 
-def _without_date_marker(text: str, offset: int, span: Span) -> Span | None:
-    """The ``date YYYY-MM-DD`` marker that opens an article is metadata, not part of its first sentence."""
-    if span.start - offset > 2:
-        return span
-    marker = _DATE_MARKER.match(text, span.start - offset)
-    if marker is None:
-        return span
-    start = offset + marker.end()
-    return Span(start, span.end) if span.end - start > 1 else None
+def _sentences_of(chunk: StoredChunk) -> list[tuple[Span, np.ndarray | None]]:
+    stored = unpack(chunk.sentence_spans, chunk.sentence_vectors)
+    if stored is None:
+        return [(span, None) for span in chunk_sentence_spans(chunk.text, offset=chunk.start)]
+    return [
+        (Span(chunk.start + start, chunk.start + end), vector if vector.any() else None)
+        for (start, end), vector in zip(stored.spans, stored.vectors, strict=True)
+    ]
 
 
 def score(
@@ -152,8 +156,7 @@ def score(
 ) -> list[Candidate]:
     """Describe every candidate by its signals, score it with ``weights`` and return them best first.
 
-    The semantic signal (question-sentence cosine) costs an encoder pass per sentence, so it is computed
-    for the ``SEMANTIC_TOP`` best candidates of a first pass only; the rest get the lowest of those values.
+    The semantic signal (question-sentence cosine) uses the sentence vectors stored at ingest.
     """
     if not candidates:
         return []
@@ -167,7 +170,9 @@ def score(
     best_fused = max(c.passage.score for c in candidates) or 1.0
     newest = _newest(candidates) if _RECENCY_CUE.search(question) else None
     for candidate, found in zip(candidates, sentence_terms, strict=True):
-        candidate.typed = _new_information(candidate.text, find_typed(candidate.text, shape.kind, shape.head), known_words)
+        candidate.typed = _new_information(
+            candidate.text, find_typed(candidate.text, shape.kind, shape.head), known_words
+        )
         candidate.signals = {
             "lexical": _coverage(query_weights, found),
             "context": _coverage(query_weights, passage_terms[candidate.passage_rank]),
@@ -198,12 +203,17 @@ def _rank_down_repeats(ranked: list[Candidate], said: Sequence[str]) -> None:
 
 
 def _add_semantic(ranked: list[Candidate], question: str, embedder: Embedder, weights: Weights) -> None:
-    top = ranked[:SEMANTIC_TOP]
-    vectors = embedder.embed_documents([c.text for c in top], batch_size=SEMANTIC_TOP)
-    similarities = vectors @ embedder.embed_query(question)
-    floor = float(similarities.min()) if len(top) else 0.0
-    for position, candidate in enumerate(ranked):
-        candidate.signals["semantic"] = float(similarities[position]) if position < len(top) else floor
+    """Question-sentence cosine, from the vectors stored at ingest; only sentences without one are encoded
+    now (an index built before sentence vectors existed, or text beyond the model's window)."""
+    query = embedder.embed_query(question)
+    missing = [candidate for candidate in ranked if candidate.vector is None][:SEMANTIC_ENCODE_LIMIT]
+    if missing:
+        for candidate, vector in zip(missing, embedder.embed_documents([c.text for c in missing]), strict=True):
+            candidate.vector = vector
+    floor = min((float(c.vector @ query) for c in ranked if c.vector is not None), default=0.0)
+    for candidate in ranked:
+        similarity = float(candidate.vector @ query) if candidate.vector is not None else floor
+        candidate.signals["semantic"] = similarity
         candidate.score = weights.score(candidate.signals)
 
 

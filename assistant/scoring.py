@@ -15,7 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SIGNALS = (
-    "lexical", "context", "typed", "named", "prior", "heading", "dense", "bm25", "fused", "lead", "recent", "semantic"
+    "lexical",
+    "context",
+    "typed",
+    "named",
+    "prior",
+    "heading",
+    "dense",
+    "bm25",
+    "fused",
+    "lead",
+    "recent",
+    "semantic",
 )
 CONFIDENCE_SIGNALS = ("score", "lexical", "context", "dense", "margin", "follow_up")
 

@@ -122,7 +122,9 @@ class BriefingService:
     @cached_property
     def embedder(self) -> Embedder:
         with self._load_lock:
-            return load_embedder(self.settings.embedding_model, self.settings.embedding_backend, self.settings.model_dir)
+            return load_embedder(
+                self.settings.embedding_model, self.settings.embedding_backend, self.settings.model_dir
+            )
 
     @cached_property
     def store(self) -> ChunkStore:
@@ -132,7 +134,8 @@ class BriefingService:
     @cached_property
     def _lexical(self) -> LiveLexicalIndex:
         with self._load_lock:
-            return LiveLexicalIndex(self.store, lexical_folder(self.settings.index))
+            # another writer may have changed article texts too: drop the cached ones when the index moves
+            return LiveLexicalIndex(self.store, lexical_folder(self.settings.index), on_reload=self.articles.forget)
 
     @cached_property
     def retriever(self) -> HybridRetriever:
@@ -145,9 +148,15 @@ class BriefingService:
         return ArticleTexts(self.store.article_text)
 
     def warm_up(self) -> None:
-        """Load everything now (server start-up), so the first question is as fast as the rest."""
+        """Load everything now (server start-up), so the first question is as fast as the rest.
+
+        One real question runs the whole answer path once (word frequencies, regexes, spaCy for names).
+        """
+        from assistant.spans import preload
+
         _ = self.retriever.lexical
-        self.embedder.embed_query("warm up")
+        preload()
+        self._extractive("Who said what, and when?", None, None, None)
 
     # ----------------------------------------------------------------------------------- asking
     def ask(
@@ -249,6 +258,7 @@ class BriefingService:
             self.model.confidence,
             self.settings.abstain_below,
             evidence.follow_up,
+            question,
         )
         finished = time.perf_counter()
         return Answer(
@@ -267,7 +277,9 @@ class BriefingService:
             standalone_question=evidence.query,
         )
 
-    def evidence(self, question: str, history: list[Turn], since: str | None = None, until: str | None = None) -> Evidence:
+    def evidence(
+        self, question: str, history: list[Turn], since: str | None = None, until: str | None = None
+    ) -> Evidence:
         """Retrieval and ranked evidence for a question in its conversation (the answer path; also ``tune``)."""
         started = time.perf_counter()
         query = standalone_question(question, history)

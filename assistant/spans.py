@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from threading import Lock
 from typing import Any
@@ -62,16 +62,30 @@ def preload() -> None:
     _nlp()
 
 
-def best_span(sentence: str, typed: list[Found], shape: QuestionShape, query: str) -> Found | None:
+def best_span(
+    sentence: str, typed: list[Found], shape: QuestionShape, query: str, question: str | None = None
+) -> Found | None:
     """The answer span inside ``sentence``, or ``None`` when the whole sentence is the answer."""
     known = {word.lower() for word in re.findall(r"\w+", query)}
     if shape.kind in _ENTITY_LABELS:
-        choices = _entity_choices(sentence, shape, known)
+        head = _question_head(question) if question else None
+        choices = _entity_choices(sentence, replace(shape, head=head or shape.head), known)
         if choices:
             return _nearest(sentence, choices, query)
     if shape.kind is Kind.OTHER or not typed:
         return None
     return _nearest(sentence, [Choice(found, 1) for found in typed], query)
+
+
+def _question_head(question: str) -> str | None:
+    """The noun a which/what question asks about, from spaCy's parse ("which famous landmark" -> "landmark")."""
+    nlp = _nlp()
+    if nlp is None:
+        return None
+    for token in nlp(question):
+        if token.lower_ in ("which", "what", "whose") and token.dep_ == "det" and token.head.pos_ == "NOUN":
+            return str(token.head.lemma_ or token.head.lower_).lower()
+    return None
 
 
 def _entity_choices(sentence: str, shape: QuestionShape, known: set[str]) -> list[Choice]:
@@ -88,14 +102,17 @@ def _entity_choices(sentence: str, shape: QuestionShape, known: set[str]) -> lis
         choices.append(Choice(Found(span.start_char, span.end_char, shape.kind), 1))
     for chunk in chunks:
         preference = _chunk_preference(chunk, shape)
-        if preference is not None:
-            choices.append(Choice(Found(chunk.start_char, chunk.end_char, shape.kind), preference))
+        if preference is None:
+            continue
+        places = [e for e in chunk.ents if e.label_ in _ENTITY_LABELS[Kind.PLACE]] if shape.kind is Kind.PLACE else []
+        target = places[0] if places else chunk  # "which state" -> "Alabama", not "Alabama state law"
+        choices.append(Choice(Found(target.start_char, target.end_char, shape.kind), preference))
     head_forms = {shape.head, f"{shape.head}s", f"{shape.head}es"} if shape.head else set()
     return [choice for choice in choices if _adds_information(choice, sentence, known, head_forms)]
 
 
 def _enclosing_chunk(entity: Any, chunks: list[Any]) -> Any:
-    """"French" -> "the French side": a nationality names a group only together with its noun."""
+    """ "French" -> "the French side": a nationality names a group only together with its noun."""
     for chunk in chunks:
         if chunk.start <= entity.start and entity.end <= chunk.end and len(chunk) <= MAX_SPAN_WORDS:
             return chunk
@@ -137,5 +154,7 @@ def _nearest(sentence: str, choices: list[Choice], query: str) -> Found:
         found = choice.found
         return min(min(abs(found.start - anchor), abs(found.end - anchor)) for anchor in anchors)
 
-    best = max(choices, key=lambda choice: (choice.preference, -distance(choice), choice.found.end - choice.found.start))
+    best = max(
+        choices, key=lambda choice: (choice.preference, -distance(choice), choice.found.end - choice.found.start)
+    )
     return best.found

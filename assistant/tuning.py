@@ -40,9 +40,15 @@ def holds_answer(sentence: str, golds: Iterable[str]) -> bool:
 
 
 def example_from(
-    signal_rows: list[dict[str, float]], sentences: list[str], golds: list[str], answerable: bool, follow_up: bool = False
+    signal_rows: list[dict[str, float]],
+    sentences: list[str],
+    golds: list[str],
+    answerable: bool,
+    follow_up: bool = False,
 ) -> Example:
-    matrix = np.array([[row.get(name, 0.0) for name in SIGNALS] for row in signal_rows], dtype=float).reshape(-1, len(SIGNALS))
+    matrix = np.array([[row.get(name, 0.0) for name in SIGNALS] for row in signal_rows], dtype=float).reshape(
+        -1, len(SIGNALS)
+    )
     labels = np.array([holds_answer(sentence, golds) for sentence in sentences], dtype=float)
     return Example(matrix, labels, answerable, follow_up)
 
@@ -93,7 +99,9 @@ def fit_confidence(examples: list[Example], weights: Weights, max_false_abstain:
     return ConfidenceModel(model.values, model.bias, _threshold(model, rows, labels, max_false_abstain))
 
 
-def _threshold(model: ConfidenceModel, rows: list[dict[str, float]], labels: np.ndarray, max_false_abstain: float) -> float:
+def _threshold(
+    model: ConfidenceModel, rows: list[dict[str, float]], labels: np.ndarray, max_false_abstain: float
+) -> float:
     """The highest threshold that keeps false abstention within bounds (refusing the most unanswerables)."""
     probabilities = np.array([model.probability(row) for row in rows])
     answerable = probabilities[labels == 1]
@@ -134,4 +142,7 @@ def _questions_of(item: dict[str, Any]) -> Iterator[tuple[str, list[dict[str, st
         golds = [str(a) for a in turn.get("answers") or []]
         if golds or turn.get("answerable") is False:
             yield str(turn["user"]), list(history), golds, bool(golds)
-        history += [{"role": "user", "content": str(turn["user"])}, {"role": "assistant", "content": golds[0] if golds else ""}]
+        history += [
+            {"role": "user", "content": str(turn["user"])},
+            {"role": "assistant", "content": golds[0] if golds else ""},
+        ]

@@ -18,6 +18,7 @@ import os
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from threading import Lock
 from typing import Any
@@ -51,6 +52,36 @@ class Embedder(ABC):
     def _encode(self, texts: list[str]) -> np.ndarray:
         """Encode one batch; rows must be L2-normalised float32."""
 
+    @abstractmethod
+    def _encode_tokens(self, texts: list[str]) -> Encoded:
+        """Encode one batch, keeping the token states and each token's character offsets."""
+
+    def embed_with_sentences(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        batch_size: int = BATCH_SIZE,
+        progress: ProgressCallback | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Text vectors, plus one vector per ``spans`` entry pooled from the same forward pass.
+
+        Each span's vector is the mean of the token states inside it (in the context of the whole text),
+        normalised; a span with no token inside the model's window gets a zero row. This is how every
+        sentence of every chunk gets a vector at ingest for free, so answering never re-encodes sentences.
+        """
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        pooled: list[np.ndarray] = [np.zeros((0, self.dimension), dtype=np.float32)] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        for begin in range(0, len(order), batch_size):
+            batch = order[begin : begin + batch_size]
+            encoded = self._encode_tokens([texts[i] for i in batch])
+            vectors[batch] = encoded.vectors
+            for row, index in enumerate(batch):
+                pooled[index] = _pool_spans(encoded.tokens[row], encoded.offsets[row], spans[index])
+            if progress is not None:
+                progress(len(batch))
+        return vectors, pooled
+
     def embed_documents(
         self, texts: Sequence[str], batch_size: int = BATCH_SIZE, progress: ProgressCallback | None = None
     ) -> np.ndarray:
@@ -82,6 +113,27 @@ class Embedder(ABC):
         return vector
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """One encoded batch: text vectors, token states and the character span of every token."""
+
+    vectors: np.ndarray  # [batch, dim], normalised
+    tokens: np.ndarray  # [batch, tokens, dim]
+    offsets: np.ndarray  # [batch, tokens, 2]; special and padding tokens are (0, 0)
+
+
+def _pool_spans(tokens: np.ndarray, offsets: np.ndarray, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    pooled = np.zeros((len(spans), tokens.shape[-1]), dtype=np.float32)
+    starts, ends = offsets[:, 0], offsets[:, 1]
+    real = ends > starts
+    for row, (start, end) in enumerate(spans):
+        inside = real & (starts >= start) & (ends <= end)
+        if inside.any():
+            mean = tokens[inside].mean(axis=0)
+            pooled[row] = mean / (np.linalg.norm(mean) or 1.0)
+    return pooled
+
+
 class SentenceTransformerEmbedder(Embedder):
     """The reference backend: sentence-transformers on torch, for any model it can load."""
 
@@ -98,6 +150,22 @@ class SentenceTransformerEmbedder(Embedder):
     def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = self._model.encode(texts, batch_size=len(texts), normalize_embeddings=True)
         return np.asarray(vectors, dtype=np.float32)
+
+    def _encode_tokens(self, texts: list[str]) -> Encoded:
+        import torch
+
+        batch = self._model.tokenizer(
+            texts,
+            padding=True,
+            truncation=True,
+            max_length=self._model.max_seq_length,
+            return_offsets_mapping=True,
+            return_tensors="pt",
+        )
+        offsets = batch.pop("offset_mapping").numpy()
+        with torch.no_grad():
+            hidden = self._model[0].auto_model(**batch).last_hidden_state.numpy()  # type: ignore[operator]
+        return Encoded(self._encode(texts), hidden, offsets)
 
 
 class OnnxEmbedder(Embedder):
@@ -121,14 +189,22 @@ class OnnxEmbedder(Embedder):
         self.dimension = int(self._encode(["dimension probe"]).shape[1])
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        output = self._session.run(["embedding"], self._feeds(self._tokenizer.encode_batch(texts)))
+        return np.asarray(output[0], dtype=np.float32)
+
+    def _encode_tokens(self, texts: list[str]) -> Encoded:
         encodings = self._tokenizer.encode_batch(texts)
+        vectors, hidden = self._session.run(["embedding", "tokens"], self._feeds(encodings))
+        offsets = np.array([e.offsets for e in encodings], dtype=np.int64)
+        return Encoded(np.asarray(vectors, dtype=np.float32), np.asarray(hidden, dtype=np.float32), offsets)
+
+    def _feeds(self, encodings: list[Any]) -> dict[str, Any]:
         feeds: dict[str, Any] = {
             "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
         }
-        output = self._session.run(None, {name: value for name, value in feeds.items() if name in self._inputs})
-        return np.asarray(output[0], dtype=np.float32)
+        return {name: value for name, value in feeds.items() if name in self._inputs}
 
 
 def resolve_model(model: str | None) -> tuple[str, str]:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from filelock import FileLock, Timeout
 
 from index.articles import Article, Rejected, discover, load_article
@@ -23,11 +24,13 @@ from index.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, chu
 from index.embedding import Embedder
 from index.errors import EmptyCorpus, IndexLocked
 from index.lexical import LexicalIndex, lexical_folder
+from index.sentence_vectors import pack
+from index.sentences import chunk_sentence_spans
 from index.store import PENDING, ArticleRecord, ChunkStore, StoreLocation
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"  # 2: chunks carry per-sentence vectors
 GROUP_CHUNKS = 512  # chunks embedded and written together: big enough to batch, small enough to lose little
 
 
@@ -65,10 +68,10 @@ ProgressFactory = Callable[[int, str], "Progress"]
 class Progress:
     """A minimal progress sink; the CLI passes a tqdm-backed one, tests and the UI a silent one."""
 
-    def update(self, amount: int) -> None:  # noqa: B027 (deliberately a no-op default)
+    def update(self, amount: int) -> None:
         pass
 
-    def close(self) -> None:  # noqa: B027
+    def close(self) -> None:
         pass
 
 
@@ -175,17 +178,32 @@ def _write(
         for group in _groups(chunked):
             group_articles = [article for article, _ in group]
             chunks = [chunk for _, article_chunks in group for chunk in article_chunks]
-            vectors = embedder.embed_documents([embedding_text(chunk) for chunk in chunks], progress=bar.update)
+            vectors, sentences = _embed(chunks, embedder, bar.update)
             store.mark_pending(group_articles)
             store.delete_chunks_of(article.id for article in group_articles)
-            store.add_chunks(chunks, vectors)
-            store.commit_articles(
-                group_articles, [fresh[a.id] for a in group_articles], [len(c) for _, c in group]
-            )
+            store.add_chunks(chunks, vectors, sentences)
+            store.commit_articles(group_articles, [fresh[a.id] for a in group_articles], [len(c) for _, c in group])
             report.chunks += len(chunks)
             report.chars += sum(len(article.text) for article in group_articles)
     finally:
         bar.close()
+
+
+def _embed(
+    chunks: list[Chunk], embedder: Embedder, progress: Callable[[int], None]
+) -> tuple[np.ndarray, list[dict[str, str]]]:
+    """Chunk vectors, and every chunk's sentences packed with their own vectors from the same pass."""
+    texts = [embedding_text(chunk) for chunk in chunks]
+    relative = [
+        [(span.start - chunk.start, span.end - chunk.start) for span in chunk_sentence_spans(chunk.text, chunk.start)]
+        for chunk in chunks
+    ]
+    shifted = [
+        [(start + len(text) - len(chunk.text), end + len(text) - len(chunk.text)) for start, end in spans]
+        for text, chunk, spans in zip(texts, chunks, relative, strict=True)
+    ]
+    vectors, pooled = embedder.embed_with_sentences(texts, shifted, progress=progress)
+    return vectors, [pack(spans, rows) for spans, rows in zip(relative, pooled, strict=True)]
 
 
 def embedding_text(chunk: Chunk) -> str:

@@ -26,7 +26,7 @@ from index.store import ChunkStore, StoredChunk, date_number
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: rows carry packed sentence vectors
 BLEND_CHUNKS = 2000  # from this many chunks on, term weights are pure corpus idf
 BACKGROUND_SCALE = 1.3  # puts general-English rarity (8 - Zipf frequency) on the scale of idf
 _WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
@@ -79,7 +79,9 @@ class LexicalHit:
 class LexicalIndex:
     """BM25 plus the chunk mirror and document frequencies."""
 
-    def __init__(self, retriever: object, chunks: list[StoredChunk], document_frequency: dict[str, int], generation: str):
+    def __init__(
+        self, retriever: object, chunks: list[StoredChunk], document_frequency: dict[str, int], generation: str
+    ):
         self._retriever = retriever
         self.chunks = chunks
         self.by_id = {chunk.id: chunk for chunk in chunks}
@@ -148,7 +150,10 @@ class LexicalIndex:
         partial.mkdir(parents=True)
         if self.chunks:
             self._retriever.save(str(partial / "bm25"), show_progress=False)  # type: ignore[attr-defined]
-        rows = [[c.id, c.doc, c.title, c.date, c.start, c.end, c.text] for c in self.chunks]
+        rows = [
+            [c.id, c.doc, c.title, c.date, c.start, c.end, c.text, c.sentence_spans, c.sentence_vectors]
+            for c in self.chunks
+        ]
         (partial / "chunks.json").write_text(json.dumps(rows, ensure_ascii=False))
         meta = {"format": FORMAT_VERSION, "generation": self.generation, "df": self._df}
         (partial / "meta.json").write_text(json.dumps(meta, ensure_ascii=False))
@@ -171,12 +176,14 @@ class LexicalIndex:
     @classmethod
     def load(cls, folder: Path, generation: str) -> LexicalIndex | None:
         """The saved index if it matches ``generation``; ``None`` (rebuild) if absent, stale or damaged."""
+        if not (folder / "meta.json").is_file():
+            return None  # not built here yet (a new replica): build quietly
         try:
             meta = json.loads((folder / "meta.json").read_text())
             if meta.get("format") != FORMAT_VERSION or meta.get("generation") != generation:
                 return None
             rows = json.loads((folder / "chunks.json").read_text())
-            chunks = [StoredChunk(r[0], r[1], r[2], r[3], int(r[4]), int(r[5]), r[6]) for r in rows]
+            chunks = [StoredChunk(r[0], r[1], r[2], r[3], int(r[4]), int(r[5]), r[6], r[7], r[8]) for r in rows]
             retriever = _load_bm25(folder / "bm25") if chunks else None
         except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
             log.warning("lexical index at %s unreadable (%s); rebuilding", folder, error)

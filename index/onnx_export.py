@@ -2,7 +2,8 @@
 
 sentence-transformers' own ONNX backend needs optimum, which cannot be installed beside
 sentence-transformers 6, so the project owns this small step. The graph includes mean pooling and L2
-normalisation, so onnxruntime returns finished sentence embeddings. The file is written to a temporary
+normalisation, so onnxruntime returns finished embeddings; it also returns the token states, from which
+ingest pools one vector per sentence of a chunk at no extra inference cost. The file is written to a temporary
 name and renamed, so a crash mid-export never leaves a half-written model behind.
 """
 
@@ -18,7 +19,7 @@ from index.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
-EXPORT_VERSION = "1"
+EXPORT_VERSION = "2"  # 2: also outputs the token states, for per-sentence vectors
 
 
 def default_cache_dir() -> Path:
@@ -72,13 +73,14 @@ def _export(model_dir: Path, target: Path) -> None:
             ).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, dim=-1)
+            return torch.nn.functional.normalize(pooled, dim=-1), hidden
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     module = MeanPooled(AutoModel.from_pretrained(str(model_dir)).eval())
     sample = tokenizer(["an example sentence", "another"], padding=True, return_tensors="pt")
     dynamic = {name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask", "token_type_ids")}
     dynamic["embedding"] = {0: "batch"}
+    dynamic["tokens"] = {0: "batch", 1: "tokens"}
     partial = target.with_suffix(".partial")
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
@@ -87,7 +89,7 @@ def _export(model_dir: Path, target: Path) -> None:
             (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
             str(partial),
             input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=["embedding"],
+            output_names=["embedding", "tokens"],
             dynamic_axes=dynamic,
             opset_version=17,
             dynamo=False,

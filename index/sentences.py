@@ -55,3 +55,31 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
     while end > start and text[end - 1].isspace():
         end -= 1
     return (start, end) if end > start else None
+
+
+_DATE_MARKER = re.compile(r"\ufeff?\s*date\s+\d{4}-\d{2}-\d{2}\s*")
+
+
+def chunk_sentence_spans(text: str, offset: int = 0) -> list[Span]:
+    """Sentences of a chunk as quotable spans (shifted by ``offset``), with the article's date marker removed.
+
+    Both ingest (which stores a vector per sentence) and evidence selection (which quotes them) call this,
+    so the spans a vector was computed for are exactly the spans that compete to answer.
+    """
+    spans = []
+    for span in sentence_spans(text, offset):
+        trimmed = _without_date_marker(text, offset, span)
+        if trimmed is not None:
+            spans.append(trimmed)
+    return spans
+
+
+def _without_date_marker(text: str, offset: int, span: Span) -> Span | None:
+    """The ``date YYYY-MM-DD`` marker that opens an article is metadata, not part of its first sentence."""
+    if span.start - offset > 2:
+        return span
+    marker = _DATE_MARKER.match(text, span.start - offset)
+    if marker is None:
+        return span
+    start = offset + marker.end()
+    return Span(start, span.end) if span.end - start > 1 else None

@@ -22,6 +22,7 @@ import inspect
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from index.errors import EmbeddingMismatch, IndexDamaged, IndexMissing, StoreUnavailable
+from index.sentence_vectors import SPANS_KEY, VECTORS_KEY
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -55,39 +57,34 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _server_errors(method: F) -> F:
     """A Chroma server that stops answering while we run becomes :class:`StoreUnavailable` (one line, HTTP
     503) instead of a transport traceback; the HTTP client reconnects by itself once the server is back."""
-
-    def translate(store: ChunkStore, error: Exception) -> Exception:
-        import httpx  # chromadb's HTTP client raises httpx's transport errors
-
-        if store.location.chroma_url and isinstance(error, (httpx.TransportError, ConnectionError)):
-            return StoreUnavailable(f"Chroma server at {store.location.chroma_url} does not answer ({_short(error)})")
-        return error
-
     if inspect.isgeneratorfunction(method):
 
         @functools.wraps(method)
         def generator(self: ChunkStore, *args: Any, **kwargs: Any) -> Any:
-            try:
+            with _server_answers(self.location):
                 yield from method(self, *args, **kwargs)
-            except Exception as error:
-                translated = translate(self, error)
-                if translated is error:
-                    raise
-                raise translated from None
 
         return generator  # type: ignore[return-value]
 
     @functools.wraps(method)
     def call(self: ChunkStore, *args: Any, **kwargs: Any) -> Any:
-        try:
+        with _server_answers(self.location):
             return method(self, *args, **kwargs)
-        except Exception as error:
-            translated = translate(self, error)
-            if translated is error:
-                raise
-            raise translated from None
 
     return call  # type: ignore[return-value]
+
+
+@contextmanager
+def _server_answers(location: StoreLocation) -> Iterator[None]:
+    try:
+        yield
+    except Exception as error:
+        import httpx  # chromadb's HTTP client raises httpx's transport errors
+
+        if location.chroma_url and isinstance(error, (httpx.TransportError, ConnectionError)):
+            message = f"Chroma server at {location.chroma_url} does not answer ({_short(error)})"
+            raise StoreUnavailable(message) from None
+        raise
 
 
 @dataclass(frozen=True)
@@ -101,6 +98,8 @@ class StoredChunk:
     start: int
     end: int
     text: str
+    sentence_spans: str = ""  # packed by index.sentence_vectors; empty for chunks indexed without them
+    sentence_vectors: str = ""
 
 
 @dataclass(frozen=True)
@@ -137,12 +136,12 @@ class _ChromaEmbeddingFunction:
     def __init__(self, embedder: Embedder | None) -> None:
         self._embedder = embedder
 
-    def __call__(self, input: Sequence[str]) -> list[np.ndarray]:  # noqa: A002 (Chroma's parameter name)
+    def __call__(self, input: Sequence[str]) -> list[np.ndarray]:
         if self._embedder is None:
             raise RuntimeError("this collection embeds with the briefings embedder only")
         return list(self._embedder.embed_documents(list(input)))
 
-    def embed_query(self, input: Sequence[str]) -> list[np.ndarray]:  # noqa: A002
+    def embed_query(self, input: Sequence[str]) -> list[np.ndarray]:
         return self(input)
 
     @staticmethod
@@ -186,7 +185,9 @@ class ChunkStore:
         try:
             if create:
                 chunks = client.get_or_create_collection(
-                    CHUNKS, embedding_function=function, configuration={"hnsw": HNSW},  # type: ignore[arg-type]
+                    CHUNKS,
+                    embedding_function=function,  # type: ignore[arg-type]
+                    configuration={"hnsw": HNSW},  # type: ignore[arg-type]
                     metadata=_collection_metadata(embedder),
                 )
                 articles = client.get_or_create_collection(ARTICLES, embedding_function=function)  # type: ignore[arg-type]
@@ -203,8 +204,9 @@ class ChunkStore:
         meta = self._chunks.metadata or {}
         built_with, dimension = meta.get("embedding_model"), meta.get("dimension")
         if built_with is None:
-            raise IndexDamaged(f"Index at {self.location.describe()} has no model record: rebuild it with "
-                               "`briefings ingest --rebuild`")
+            raise IndexDamaged(
+                f"Index at {self.location.describe()} has no model record: rebuild it with `briefings ingest --rebuild`"
+            )
         if built_with != embedder.identity or int(dimension or 0) != embedder.dimension:
             raise EmbeddingMismatch(
                 f"Index at {self.location.describe()} was built with {built_with} ({dimension} dimensions) but "
@@ -219,15 +221,26 @@ class ChunkStore:
         for name in (CHUNKS, ARTICLES):
             try:
                 client.delete_collection(name)
-            except Exception:  # noqa: BLE001 (absent collection: nothing to drop)
+            except Exception:
                 log.debug("collection %s absent", name)
 
     # ------------------------------------------------------------------------------------------ reading
     @property
-    @_server_errors
     def generation(self) -> str:
-        """Changes whenever the chunks change; read fresh so other writers' changes are seen."""
-        collection = self._client.get_collection(CHUNKS, embedding_function=_ChromaEmbeddingFunction(None))  # type: ignore[arg-type]
+        """Changes whenever the chunks change; read fresh so other writers' changes are seen.
+
+        A collection that another process dropped and created anew (``ingest --rebuild``) has a new id: from
+        then on this store reads the new collections, so a running server follows a rebuild instead of failing.
+        """
+        function = _ChromaEmbeddingFunction(None)
+        try:
+            collection = self._client.get_collection(CHUNKS, embedding_function=function)  # type: ignore[arg-type]
+            if collection.id != self._chunks.id:
+                log.info("the index was rebuilt by another process; following it")
+                self._articles = self._client.get_collection(ARTICLES, embedding_function=function)  # type: ignore[arg-type]
+                self._chunks = collection
+        except Exception as error:
+            raise _translate_open_error(error, self.location) from None
         return str((collection.metadata or {}).get("generation", ""))
 
     @property
@@ -280,7 +293,7 @@ class ChunkStore:
             return []
         try:
             result = self._chunks.query(
-                query_embeddings=[vector.astype(np.float32)],
+                query_embeddings=[vector.astype(np.float32)],  # type: ignore[arg-type]
                 n_results=k,
                 where=_date_filter(since, until),  # type: ignore[arg-type]
                 include=["distances"],
@@ -315,17 +328,21 @@ class ChunkStore:
     def delete_chunks_of(self, docs: Iterable[str]) -> None:
         docs = list(docs)
         for begin in range(0, len(docs), 200):
-            self._chunks.delete(where={"doc": {"$in": docs[begin : begin + 200]}})
+            self._chunks.delete(where={"doc": {"$in": docs[begin : begin + 200]}})  # type: ignore[dict-item]
 
     @_server_errors
-    def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+    def add_chunks(
+        self, chunks: Sequence[Chunk], vectors: np.ndarray, extra: Sequence[dict[str, str]] | None = None
+    ) -> None:
+        """Write chunks with their vectors; ``extra`` adds per-chunk metadata (packed sentence vectors)."""
         for begin in range(0, len(chunks), WRITE_BATCH):
             batch = chunks[begin : begin + WRITE_BATCH]
+            additions = list(extra[begin : begin + WRITE_BATCH]) if extra else [{}] * len(batch)
             self._chunks.add(
                 ids=[chunk.id for chunk in batch],
                 embeddings=vectors[begin : begin + WRITE_BATCH],
                 documents=[chunk.text for chunk in batch],
-                metadatas=[_chunk_metadata(chunk) for chunk in batch],
+                metadatas=[_chunk_metadata(chunk) | added for chunk, added in zip(batch, additions, strict=True)],
             )
 
     @_server_errors
@@ -370,7 +387,9 @@ class ChunkStore:
             )
 
     @staticmethod
-    def _page(collection: Collection, include: list[str], size: int = 5000) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
+    def _page(
+        collection: Collection, include: list[str], size: int = 5000
+    ) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
         offset = 0
         while True:
             page = collection.get(include=include, limit=size, offset=offset)  # type: ignore[arg-type]
@@ -399,8 +418,9 @@ def _connect(location: StoreLocation) -> ClientAPI:
 
 
 def _http_client(url: str, settings: Any) -> ClientAPI:
-    import chromadb
     from urllib.parse import urlparse
+
+    import chromadb
 
     parsed = urlparse(url if "://" in url else f"http://{url}")
     try:
@@ -411,7 +431,9 @@ def _http_client(url: str, settings: Any) -> ClientAPI:
             settings=settings,
         )
     except Exception as error:
-        raise StoreUnavailable(f"Chroma server at {url} does not answer ({_short(error)}): is `chroma run` up?") from None
+        raise StoreUnavailable(
+            f"Chroma server at {url} does not answer ({_short(error)}): is `chroma run` up?"
+        ) from None
 
 
 def _translate_open_error(error: Exception, location: StoreLocation) -> Exception:
@@ -463,6 +485,8 @@ def _stored_chunk(chunk_id: str, meta: Any, text: Any) -> StoredChunk:
         start=int(meta["start"]),
         end=int(meta["end"]),
         text=str(text or ""),
+        sentence_spans=str(meta.get(SPANS_KEY, "")),
+        sentence_vectors=str(meta.get(VECTORS_KEY, "")),
     )
 
 

@@ -53,7 +53,7 @@ def test_ask_human_output_numbers_citations(seed_env: dict[str, str]) -> None:
     result = briefings("ask", "How long was the call?", env=seed_env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("an hour and 45 minutes")
-    assert f"[1] " in result.stdout and SEED_DOC in result.stdout and "2022-02-20" in result.stdout
+    assert "[1] " in result.stdout and SEED_DOC in result.stdout and "2022-02-20" in result.stdout
 
 
 @pytest.mark.parametrize(("question", "fragment"), [("   ", "question is empty"), ("why? " * 500, "limit is 2000")])

@@ -35,7 +35,9 @@ def test_chunks_end_at_sentence_boundaries_when_they_can() -> None:
 
 words = st.sampled_from(["talks", "Kyiv", "U.S.", "a", "Mr.", "45", "minutes", "ceasefire", "“quoted”", "é"])
 separators = st.sampled_from([" ", " ", " ", ". ", "! ", "\n", "\n\n", ", ", "  "])
-texts = st.lists(st.tuples(words, separators), min_size=1, max_size=300).map(lambda parts: "".join(w + s for w, s in parts))
+texts = st.lists(st.tuples(words, separators), min_size=1, max_size=300).map(
+    lambda parts: "".join(w + s for w, s in parts)
+)
 
 
 @settings(max_examples=150, deadline=None)

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from assistant.config import Settings
 from assistant.service import BriefingService
 from index.errors import CorpusNotFound, EmbeddingMismatch, EmptyCorpus, IndexLocked, IndexMissing
 from index.store import ChunkStore
-from tests.conftest import PROJECT, SEED_DOC
+from tests.conftest import PROJECT
 
 
 def snapshot(settings: Settings) -> dict[str, tuple]:
@@ -82,7 +83,9 @@ def test_bad_files_are_skipped_and_reported_while_good_ones_index(make_settings,
     assert [Path(source).name for source in report.lossy] == ["latin.txt"]
 
 
-def test_empty_or_missing_corpus_is_an_error_and_keeps_the_index(make_settings, corpus_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_empty_or_missing_corpus_is_an_error_and_keeps_the_index(
+    make_settings, corpus_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     service = BriefingService(make_settings())
     service.ingest([corpus_dir])
     before = snapshot(service.settings)
@@ -127,35 +130,51 @@ def write_synthetic_corpus(folder: Path, count: int) -> None:
 
 
 def written_articles(settings: Settings) -> int:
+    """Articles whose chunks are complete, read straight from Chroma's SQLite file (0 while it is busy)."""
     import sqlite3
 
-    with sqlite3.connect(settings.index / "chroma.sqlite3") as db:
-        rows = db.execute(
-            "SELECT count(*) FROM embedding_metadata WHERE key = 'content_hash' AND string_value != 'pending'"
-        ).fetchone()
+    try:
+        with sqlite3.connect(f"file:{settings.index / 'chroma.sqlite3'}?mode=ro", uri=True, timeout=0.1) as db:
+            rows = db.execute(
+                "SELECT count(*) FROM embedding_metadata WHERE key = 'content_hash' AND string_value != 'pending'"
+            ).fetchone()
+    except sqlite3.Error:
+        return 0
     return int(rows[0])
+
+
+def kill_when(process: subprocess.Popen[bytes], ready: Callable[[], bool], limit: float = 300.0) -> bool:
+    """SIGKILL ``process`` as soon as ``ready()``; False if it finished first."""
+    deadline = time.monotonic() + limit
+    while process.poll() is None and time.monotonic() < deadline:
+        if ready():
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return True
+        time.sleep(0.05)
+    process.wait()
+    return False
 
 
 @pytest.mark.slow
 def test_killed_ingest_is_repaired_by_the_next_run(tmp_path: Path, model_cache: Path) -> None:
-    """Kill -9 an ingest mid-way (several times), re-run, and compare with a clean build."""
+    """Kill -9 an ingest while embedding and again mid-write, re-run, and compare with a clean build."""
     corpus = tmp_path / "corpus"
     write_synthetic_corpus(corpus, 260)
     crashed = Settings(index=tmp_path / "crashed", model_cache=model_cache)
     clean = Settings(index=tmp_path / "clean", model_cache=model_cache)
     env = {**os.environ, "BRIEFINGS_INDEX": str(crashed.index), "BRIEFINGS_MODEL_CACHE": str(model_cache)}
     command = [sys.executable, "-m", "assistant.cli", "ingest", str(corpus)]
-    interrupted_mid_write = False
-    for delay in (4.0, 6.0, 8.0, 10.0):
-        process = subprocess.Popen(command, env=env, cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-        process.wait()
-        if (crashed.index / "chroma.sqlite3").exists():
-            written = written_articles(crashed)
-            interrupted_mid_write |= 0 < written < 260
-    assert interrupted_mid_write, "no kill landed while the index was partly written"
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(command, env=env, cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    started = time.monotonic()
+    assert kill_when(start(), lambda: time.monotonic() - started > 3.0), "ingest ended before the first kill"
+    assert kill_when(start(), lambda: written_articles(crashed) > 0), "ingest ended before writing anything"
+    partly = written_articles(crashed)
+    assert 0 < partly < 260, f"the kill did not land mid-write ({partly} of 260 articles complete)"
+
     finished = subprocess.run(command, env=env, cwd=PROJECT, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr
     BriefingService(clean).ingest([corpus])

@@ -1,0 +1,344 @@
+"""``briefings bench``: ingest speed, query latency, cold start and memory, beside the plain LangChain pipeline.
+
+Both pipelines read the same files (through :func:`index.articles.load_article`), so "chars per second" means
+characters of article text on both sides, and answer the same questions. Ours is measured end to end: ingest
+is ``BriefingService.ingest`` (load, chunk, embed, write Chroma and the lexical index) into a fresh index, and a
+query is ``BriefingService.ask`` (hybrid retrieval, evidence selection, a cited answer), where the plain
+pipeline only retrieves. Model loading is timed apart on both sides. Cold start and peak memory are taken
+from fresh processes, because a process that has already run the plain pipeline holds torch as well.
+The report keys are a contract (see DESIGN.md, "Bench report"); extra keys are informational.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.bench_plain import measure_plain
+from assistant.config import Settings
+from assistant.errors import BriefingsError, ConfigurationError
+from index.articles import Article, SourceFile, discover, load_article
+from index.embedding import resolve_model
+
+NEWS = Path("..") / "shared" / "corpora" / "news-2024q1"
+QUESTION_FILES = ("questions-dev.jsonl", "questions.jsonl")
+SUBPROCESS_TIMEOUT = 3600
+# Asked untimed before timing, one per answer path that loads something lazily on first use (an entity
+# question loads the span tagger, for instance); none is in a question set, so no timed question is cached.
+WARM_UP_QUESTIONS = (
+    "Who said what about it?",
+    "When did it happen?",
+    "How long did it last?",
+    "How many were there?",
+    "Where was it?",
+    "What is the budget in dollars?",
+)
+
+Say = Callable[[str], None]
+
+
+# ----------------------------------------------------------------------------------------- inputs
+def default_corpora(settings: Settings) -> list[Path]:
+    """``corpus/`` and, when this checkout sits beside the shared corpora, the news articles."""
+    news = NEWS / "articles"
+    return [settings.corpus] + ([news] if news.is_dir() else [])
+
+
+def default_question_files(corpora: Sequence[Path]) -> list[Path]:
+    """Each corpus's own question set: in its folder or, for ``<set>/articles``, beside it (dev half first)."""
+    found: list[Path] = []
+    for folder in corpora:
+        for candidate in [folder / name for name in QUESTION_FILES] + [folder.parent / n for n in QUESTION_FILES]:
+            if folder.is_dir() and candidate.is_file():
+                found.append(candidate)
+                break
+    return found
+
+
+def read_questions(files: Sequence[Path]) -> list[str]:
+    """The ``question`` of every line (conversation lines, which have ``turns`` instead, are left out)."""
+    questions: list[str] = []
+    for path in files:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as error:
+            raise ConfigurationError(f"Cannot read question set {path}: {error.strerror or error}") from None
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError:
+                raise ConfigurationError(f"{path}:{number} is not a JSON object") from None
+            if isinstance(item, dict) and str(item.get("question") or "").strip():
+                questions.append(str(item["question"]).strip())
+    if not questions:
+        raise ConfigurationError("No questions to time: pass --questions FILE (JSONL with a `question` per line)")
+    return questions
+
+
+def load_corpus(corpora: Sequence[Path]) -> list[tuple[SourceFile, Article]]:
+    """The articles both pipelines index, one per id as ingest keeps them (the last file with an id wins)."""
+    sources, _ = discover(corpora)
+    kept: dict[str, tuple[SourceFile, Article]] = {}
+    for source in sources:
+        loaded = load_article(source)
+        if isinstance(loaded, Article):
+            kept[loaded.id] = (source, loaded)
+    if not kept:
+        raise ConfigurationError(f"No loadable articles under {', '.join(map(str, corpora))}")
+    return list(kept.values())
+
+
+# ------------------------------------------------------------------------------------------ ours
+def measure_ours(settings: Settings, corpora: Sequence[Path], questions: Sequence[str], say: Say) -> dict[str, Any]:
+    """Ingest, re-ingest unchanged and warm query latency through :class:`BriefingService`, in this process."""
+    from assistant.service import BriefingService
+
+    service = BriefingService(settings)
+    say("briefings: loading the model")
+    started = time.perf_counter()
+    _ = service.embedder
+    model_load_seconds = time.perf_counter() - started
+
+    say("briefings: ingesting")
+    started = time.perf_counter()
+    report = service.ingest(list(corpora))
+    ingest_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    service.ingest(list(corpora))
+    reingest_seconds = time.perf_counter() - started
+
+    say(f"briefings: {len(questions)} questions")
+    service.warm_up()
+    for question in WARM_UP_QUESTIONS:
+        service.ask(question)
+    latencies = []
+    for question in questions:
+        began = time.perf_counter()
+        service.ask(question)
+        latencies.append((time.perf_counter() - began) * 1000)
+    return {
+        "chunks": report.chunks,
+        "chars": report.chars,
+        "ingest_seconds": ingest_seconds,
+        "reingest_unchanged_seconds": reingest_seconds,
+        "model_load_seconds": model_load_seconds,
+        "latencies_ms": latencies,
+    }
+
+
+def child_environment(settings: Settings) -> dict[str, str]:
+    """The bench index and model cache for a fresh process; never a Chroma server the user has configured."""
+    env = {name: value for name, value in os.environ.items() if name != "BRIEFINGS_CHROMA_URL"}
+    env.update(BRIEFINGS_INDEX=str(settings.index), BRIEFINGS_MODEL_CACHE=str(settings.model_dir), HF_HUB_OFFLINE="1")
+    return env
+
+
+def briefings_command() -> list[str]:
+    """The installed ``briefings`` script beside this interpreter, else the module (same code either way)."""
+    script = Path(sys.executable).with_name("briefings")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "assistant.cli"]
+
+
+def measure_cold_start(settings: Settings, question: str) -> float:
+    """Wall time of ``briefings ask`` in a new process: interpreter, imports, model, index, first answer."""
+    started = time.perf_counter()
+    finished = subprocess.run(
+        [*briefings_command(), "ask", question],
+        env=child_environment(settings),
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
+    seconds = time.perf_counter() - started
+    if finished.returncode != 0:
+        raise BriefingsError(f"bench: `briefings ask` failed: {last_line(finished.stderr)}")
+    return seconds
+
+
+def measure_peak_rss(settings: Settings, questions: Sequence[str], folder: Path) -> float:
+    """Peak resident memory (MB) of a fresh process that loads the service and answers every question."""
+    questions_file = folder / "questions.json"
+    questions_file.write_text(json.dumps(list(questions)))
+    finished = subprocess.run(
+        [sys.executable, "-m", "assistant.bench", "probe", str(questions_file)],
+        env=child_environment(settings),
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
+    if finished.returncode != 0:
+        raise BriefingsError(f"bench: the memory probe failed: {last_line(finished.stderr)}")
+    return float(json.loads(finished.stdout.strip().splitlines()[-1])["peak_rss_mb"])
+
+
+def probe(questions_file: Path) -> None:
+    """Entry point of the memory probe: a serving process's core, warmed up, answering the question set."""
+    from assistant.service import BriefingService
+
+    service = BriefingService(Settings())
+    service.warm_up()
+    for question in json.loads(questions_file.read_text()):
+        service.ask(question)
+    print(json.dumps({"peak_rss_mb": peak_rss_mb()}))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+# ---------------------------------------------------------------------------------------- report
+def run_bench(
+    base: Settings,
+    corpora: Sequence[Path],
+    question_files: Sequence[Path],
+    index: Path | None = None,
+    say: Say = lambda _: None,
+) -> dict[str, Any]:
+    """Measure both pipelines and return the bench report (DESIGN.md keys first, then extras)."""
+    questions = read_questions(question_files)
+    corpus = load_corpus(corpora)
+    corpus_chars = sum(len(article.text) for _, article in corpus)
+    with tempfile.TemporaryDirectory(prefix="briefings-bench-") as scratch:
+        folder = Path(scratch)
+        settings = base.model_copy(
+            update={"index": index or folder / "index", "chroma_url": None, "model_cache": base.model_dir.resolve()}
+        )
+        say(f"bench: {len(corpus)} articles, {corpus_chars:,} characters, {len(questions)} questions")
+        ours = measure_ours(settings, corpora, questions, say)
+        say("briefings: cold start (a new `briefings ask` process)")
+        cold_start = measure_cold_start(settings, questions[0])
+        say("briefings: peak memory (a new process answering every question)")
+        peak_rss = measure_peak_rss(settings, questions, folder)
+        model_dir, _ = resolve_model(settings.embedding_model)
+        plain = measure_plain(
+            [source for source, _ in corpus], questions, model_dir, folder / "plain", WARM_UP_QUESTIONS, say
+        )
+    return build_report(settings, corpus_chars, len(corpus), questions, ours, cold_start, peak_rss, plain)
+
+
+def build_report(
+    settings: Settings,
+    corpus_chars: int,
+    docs: int,
+    questions: Sequence[str],
+    ours: dict[str, Any],
+    cold_start: float,
+    peak_rss: float,
+    plain: Any,
+) -> dict[str, Any]:
+    our_cps = corpus_chars / ours["ingest_seconds"]
+    plain_cps = plain.chars / plain.ingest_seconds
+    our_p50, our_p95 = percentiles(ours["latencies_ms"])
+    plain_p50, plain_p95 = percentiles(plain.latencies_ms)
+    return {
+        "corpus_docs": docs,
+        "corpus_chars": corpus_chars,
+        "chunks": ours["chunks"],
+        "ingest_seconds": round(ours["ingest_seconds"], 3),
+        "chars_per_second": round(our_cps, 1),
+        "reingest_unchanged_seconds": round(ours["reingest_unchanged_seconds"], 3),
+        "query_p50_ms": round(our_p50, 2),
+        "query_p95_ms": round(our_p95, 2),
+        "cold_start_seconds": round(cold_start, 3),
+        "peak_rss_mb": round(peak_rss, 1),
+        "plain": {
+            "ingest_seconds": round(plain.ingest_seconds, 3),
+            "chars_per_second": round(plain_cps, 1),
+            "query_p50_ms": round(plain_p50, 2),
+            "query_p95_ms": round(plain_p95, 2),
+            "chunks": plain.chunks,
+            "model_load_seconds": round(plain.model_load_seconds, 3),
+            "what": "RecursiveCharacterTextSplitter(1000, 200) -> HuggingFaceEmbeddings (torch) -> "
+            "langchain_chroma.Chroma -> similarity_search(k=4): retrieval only",
+        },
+        "ratios": {
+            "ingest_speed": round(our_cps / plain_cps, 3),
+            "query_p50": round(our_p50 / plain_p50, 3) if plain_p50 > 0 else None,
+        },
+        "questions": len(questions),
+        "model_load_seconds": round(ours["model_load_seconds"], 3),
+        "query": "BriefingService.ask: hybrid retrieval + evidence selection + cited answer, warm",
+        "peak_rss_of": "a fresh process: BriefingService warmed up, answering every question (no HTTP layer)",
+        "settings": {
+            "embedding_backend": settings.embedding_backend,
+            "embedding_model": settings.embedding_model or "packaged all-MiniLM-L6-v2",
+            "chunk_size": settings.chunk_size,
+            "chunk_overlap": settings.chunk_overlap,
+            "candidates": settings.candidates,
+        },
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+    }
+
+
+def percentiles(samples: Sequence[float]) -> tuple[float, float]:
+    """p50 and p95 (linear interpolation, as numpy does); an empty list is zeros rather than an error."""
+    if not samples:
+        return 0.0, 0.0
+    p50, p95 = np.percentile(np.asarray(samples, dtype=np.float64), [50, 95])
+    return float(p50), float(p95)
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """The report as a small table for the terminal."""
+    plain, ratios = report["plain"], report["ratios"]
+    rows = [
+        ("", "briefings", "plain LangChain", "ours/plain"),
+        ("ingest (s)", f"{report['ingest_seconds']:.2f}", f"{plain['ingest_seconds']:.2f}", ""),
+        (
+            "ingest (chars/s)",
+            f"{report['chars_per_second']:,.0f}",
+            f"{plain['chars_per_second']:,.0f}",
+            f"{ratios['ingest_speed']:.2f}x (higher is better)",
+        ),
+        (
+            "query p50 (ms)",
+            f"{report['query_p50_ms']:.1f}",
+            f"{plain['query_p50_ms']:.1f}",
+            f"{ratios['query_p50']:.2f}x (lower is better)" if ratios["query_p50"] is not None else "-",
+        ),
+        ("query p95 (ms)", f"{report['query_p95_ms']:.1f}", f"{plain['query_p95_ms']:.1f}", ""),
+        ("re-ingest unchanged (s)", f"{report['reingest_unchanged_seconds']:.2f}", "-", ""),
+        ("cold start to 1st answer (s)", f"{report['cold_start_seconds']:.2f}", "-", ""),
+        ("peak RSS answering (MB)", f"{report['peak_rss_mb']:.0f}", "-", ""),
+        ("chunks", f"{report['chunks']:,}", f"{plain['chunks']:,}", ""),
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row))
+        for row in rows
+    ]
+    lines.append(
+        f"{report['corpus_docs']:,} articles, {report['corpus_chars']:,} characters, "
+        f"{report['questions']} questions; ours answers with citations, plain only retrieves"
+    )
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def ensure_empty(folder: Path) -> None:
+    """Refuse a folder that holds anything: the bench builds a fresh index and must not mix with another."""
+    if folder.exists() and any(folder.iterdir()):
+        raise ConfigurationError(f"--index {folder} is not empty: the bench builds a fresh index; pick a new folder")
+
+
+if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "probe":
+    probe(Path(sys.argv[2]))
