@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 
 class Kind(str, Enum):
@@ -77,7 +78,7 @@ _PERCENT = r"(?:\d[\d,]*(?:\.\d+)?\s?(?:%|percent\b|per cent\b|percentage points
 _QUANTITY = re.compile(rf"(?:{_MONEY}|{_PERCENT}|\b{_NUM}\b)", re.IGNORECASE)
 _BARE_NUMBER = re.compile(rf"\b{_NUM}\b", re.IGNORECASE)
 _CAPITALISED = re.compile(
-    r"\b(?:the\s+)?(?:[A-Z][\w'’.-]*|[A-Z]{2,})(?:\s+(?:of|de|von|van|al|bin|the|and|&)?\s*(?:[A-Z][\w'’.-]*))*"
+    r"\b(?:the\s+)?[A-Z][\w'’.&-]*(?:\s+(?:(?:of|de|von|van|al|bin|the|and|&)\s+)?[A-Z][\w'’.&-]*)*"
 )
 _SIDE = re.compile(
     r"\bthe\s+(?:[A-Z][\w-]+\s+)+(?:side|government|administration|team|officials?|leaders?|president|delegation)\b"
@@ -134,7 +135,7 @@ def question_shape(question: str) -> QuestionShape:
 
 def _head_after(text: str, lead: str) -> str | None:
     """The noun that names the answer: "which US state" -> "state", "how many people" -> "people"."""
-    match = re.search(rf"\b{lead}\s+((?:[\w'-]+\s*){{1,4}})", text)
+    match = re.search(rf"\b{lead}\s+((?:[\w'&.-]+\s*){{1,4}})", text)
     if not match:
         return None
     words = match.group(1).split()
@@ -144,7 +145,23 @@ def _head_after(text: str, lead: str) -> str | None:
         singular = _singular(word)
         if singular in _PLACE_NOUNS | _PERSON_NOUNS | _ORG_NOUNS | _DATE_NOUNS | _QUANTITY_NOUNS:
             return singular
-    return _singular(words[0])
+    return _singular(_last_before_verb(words))
+
+
+def _last_before_verb(words: list[str]) -> str:
+    """In "which famous landmark is ...", the head noun is the last word before the verb; "type of X" is X."""
+    phrase: list[str] = []
+    for word in words:
+        if word in _AUXILIARIES or word in _PHRASE_ENDS or (phrase and word.endswith("ed")):
+            break
+        phrase.append(word)
+    if len(phrase) > 2 and phrase[1] == "of" and phrase[0] in _KIND_WORDS:
+        phrase = phrase[2:]
+    return phrase[-1] if phrase else words[0]
+
+
+_PHRASE_ENDS = frozenset("in on at for to from by with that which who became become becomes recently this".split())
+_KIND_WORDS = frozenset("type kind sort form brand variety".split())
 
 
 def _singular(word: str) -> str:
@@ -170,27 +187,39 @@ def _shape_for_head(head: str) -> QuestionShape:
     return QuestionShape(Kind.ENTITY, head)
 
 
-def find_typed(sentence: str, kind: Kind, head: str | None = None) -> list[Found]:
+@lru_cache(maxsize=65536)
+def find_typed(sentence: str, kind: Kind, head: str | None = None) -> tuple[Found, ...]:
     """Spans of ``kind`` found by patterns alone (cheap enough to score every candidate sentence).
 
     Dates are found first and nothing else may overlap them, so "February 7" is neither a quantity nor a
     name. A quantity takes the counted noun when it is the question's ("how many states" -> "22 states").
+    Cached (the same sentences come back question after question), hence an immutable result.
     """
     dates = _matches(_DATE, sentence, Kind.DATE)
     if kind is Kind.DATE:
-        return dates
+        return tuple(dates)
     if kind is Kind.DURATION:
-        return _matches(_DURATION, sentence, kind)
+        return tuple(_matches(_DURATION, sentence, kind))
     if kind is Kind.QUANTITY:
         spans = [span for span in _matches(_QUANTITY, sentence, kind) if not _overlaps(span, dates)]
         spans = [span for span in spans if not _is_filler_number(span.text(sentence))]
-        return [_with_counted_noun(sentence, span, head) for span in spans]
+        return tuple(_with_counted_noun(sentence, span, head) for span in spans)
     if kind in (Kind.PERSON, Kind.PLACE, Kind.ENTITY):
         found = _matches(_SIDE, sentence, kind) + [
-            span for span in _matches(_CAPITALISED, sentence, kind) if not _is_sentence_start_word(sentence, span)
+            _without_final_stop(sentence, span)
+            for span in _matches(_CAPITALISED, sentence, kind)
+            if not _is_sentence_start_word(sentence, span)
         ]
-        return [span for span in found if not _overlaps(span, dates)]
-    return []
+        return tuple(span for span in found if not _overlaps(span, dates))
+    return ()
+
+
+def _without_final_stop(sentence: str, span: Found) -> Found:
+    """ "Utah." ends a sentence; "U.S." is an abbreviation and keeps its stops."""
+    text = span.text(sentence)
+    if text.endswith(".") and text[:-1].count(".") == 0:
+        return Found(span.start, span.end - 1, span.kind)
+    return span
 
 
 def _overlaps(span: Found, others: list[Found]) -> bool:

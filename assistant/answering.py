@@ -75,7 +75,7 @@ def extract_answer(
     confidence: ConfidenceModel,
     abstain_below: float | None = None,
     follow_up: bool = False,
-    question: str | None = None,
+    use_spacy: bool = False,
 ) -> Extracted:
     """Pick the answer from scored candidates (best first), or abstain when the evidence is weak."""
     if not ranked:
@@ -87,7 +87,7 @@ def extract_answer(
     citations = _citations(ranked, articles)
     if probability < threshold or not citations:
         return Extracted(ABSTAIN_TEXT, True, (), probability)
-    span = best_span(best.text, best.typed, shape, query, question)
+    span = best_span(best.text, best.typed, shape, query, use_spacy)
     text = span.text(best.text) if span is not None else best.text
     return Extracted(text, False, citations, probability)
 

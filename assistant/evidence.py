@@ -34,8 +34,8 @@ from assistant.answer_types import Found, Kind, QuestionShape, find_typed
 from assistant.retrieval import Passage
 from assistant.scoring import Weights
 from index.embedding import Embedder
-from index.lexical import LexicalIndex, terms
-from index.sentence_vectors import unpack
+from index.lexical import LexicalIndex
+from index.lexical import sentence_terms as cached_terms
 from index.sentences import Span, chunk_sentence_spans, sentence_spans
 from index.store import StoredChunk
 
@@ -135,11 +135,11 @@ def gather(passages: list[Passage], limit: int) -> list[Candidate]:
 
 
 def _sentences_of(chunk: StoredChunk) -> list[tuple[Span, np.ndarray | None]]:
-    stored = unpack(chunk.sentence_spans, chunk.sentence_vectors)
+    stored = chunk.sentences
     if stored is None:
         return [(span, None) for span in chunk_sentence_spans(chunk.text, offset=chunk.start)]
     return [
-        (Span(chunk.start + start, chunk.start + end), vector if vector.any() else None)
+        (Span(chunk.start + int(start), chunk.start + int(end)), vector if vector.any() else None)
         for (start, end), vector in zip(stored.spans, stored.vectors, strict=True)
     ]
 
@@ -162,7 +162,7 @@ def score(
         return []
     query_weights = _query_weights(question, query, lexical)
     known_words = {word.lower() for word in re.findall(r"\w+", query)}
-    sentence_terms = [set(terms(candidate.text)) for candidate in candidates]
+    sentence_terms = [set(cached_terms(candidate.text)) for candidate in candidates]
     passage_terms: dict[int, set[str]] = {}
     for candidate, found in zip(candidates, sentence_terms, strict=True):
         passage_terms.setdefault(candidate.passage_rank, set()).update(found)
@@ -267,7 +267,7 @@ def _coverage(query_weights: dict[str, float], found: set[str]) -> float:
     return sum(weight for term, weight in query_weights.items() if term in found) / total
 
 
-def _new_information(sentence: str, found: list[Found], known_words: set[str]) -> list[Found]:
+def _new_information(sentence: str, found: Sequence[Found], known_words: set[str]) -> list[Found]:
     """Typed spans the conversation has not said already ("Putin" cannot answer "what did Putin say")."""
     kept = []
     for span in found:

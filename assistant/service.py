@@ -155,7 +155,8 @@ class BriefingService:
         from assistant.spans import preload
 
         _ = self.retriever.lexical
-        preload()
+        if self.settings.entity_spans == "spacy":
+            preload()
         self._extractive("Who said what, and when?", None, None, None)
 
     # ----------------------------------------------------------------------------------- asking
@@ -258,7 +259,7 @@ class BriefingService:
             self.model.confidence,
             self.settings.abstain_below,
             evidence.follow_up,
-            question,
+            self.settings.entity_spans == "spacy",
         )
         finished = time.perf_counter()
         return Answer(

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from threading import Lock
 from typing import Any
@@ -63,29 +64,67 @@ def preload() -> None:
 
 
 def best_span(
-    sentence: str, typed: list[Found], shape: QuestionShape, query: str, question: str | None = None
+    sentence: str, typed: Sequence[Found], shape: QuestionShape, query: str, use_spacy: bool = False
 ) -> Found | None:
     """The answer span inside ``sentence``, or ``None`` when the whole sentence is the answer."""
     known = {word.lower() for word in re.findall(r"\w+", query)}
     if shape.kind in _ENTITY_LABELS:
-        head = _question_head(question) if question else None
-        choices = _entity_choices(sentence, replace(shape, head=head or shape.head), known)
+        spacy_choices = _entity_choices(sentence, shape, known) if use_spacy else []
+        choices = spacy_choices or _pattern_choices(sentence, shape, known, typed)
         if choices:
-            return _nearest(sentence, choices, query)
+            return _nearest(sentence, choices, query, shape.head)
     if shape.kind is Kind.OTHER or not typed:
         return None
     return _nearest(sentence, [Choice(found, 1) for found in typed], query)
 
 
-def _question_head(question: str) -> str | None:
-    """The noun a which/what question asks about, from spaCy's parse ("which famous landmark" -> "landmark")."""
-    nlp = _nlp()
-    if nlp is None:
-        return None
-    for token in nlp(question):
-        if token.lower_ in ("which", "what", "whose") and token.dep_ == "det" and token.head.pos_ == "NOUN":
-            return str(token.head.lemma_ or token.head.lower_).lower()
-    return None
+_AGENT = re.compile(
+    r"\b(\w+)\s+by\s+((?:the\s+)?(?:[A-Z][\w'’.&-]*\s+){0,3}(?:[A-Z][\w'’.&-]*|[a-z][\w-]+)"
+    r"(?:\s+(?:side|forces|government|administration|officials|team|authorities|police|army|group))?)"
+)
+_MODIFIER = re.compile(r"(?:(?:the|a|an)\s+)?(?:(?:[A-Z][\w'’.&-]*|[a-z][\w-]*)\s+){0,3}$")
+_LOCATIVE = re.compile(r"\b(?:in|at|to|from|near|across|outside|inside)\s+$")
+_FUNCTION_WORDS = frozenset(
+    "to of and or but in on at by for with from as that which who is was are were be been has have had "
+    "will would could should can may might not its their his her our your this these those".split()
+)
+
+
+def _pattern_choices(sentence: str, shape: QuestionShape, known: set[str], typed: Sequence[Found]) -> list[Choice]:
+    """Candidates found without a parser: the agent of a passive ("initiated by the French side"), a phrase
+    ending in the question's head noun ("the Minsk Agreements" for "which agreements"), and names (places
+    right after "in"/"at" first for where-questions)."""
+    choices = [
+        Choice(Found(m.start(2), m.end(2), shape.kind), 2 if m.group(1).endswith(("ed", "en")) else 1)
+        for m in _AGENT.finditer(sentence)
+    ]
+    if shape.head:
+        choices += _head_phrases(sentence, shape)
+    for found in typed:
+        locative = shape.kind is Kind.PLACE and _LOCATIVE.search(sentence[: found.start]) is not None
+        choices.append(Choice(found, 2 if locative else 1))
+    head_forms = {shape.head, f"{shape.head}s", f"{shape.head}es"} if shape.head else set()
+    return [choice for choice in choices if _adds_information(choice, sentence, known, head_forms)]
+
+
+def _head_phrases(sentence: str, shape: QuestionShape) -> list[Choice]:
+    """Phrases ending in the head noun; for places the name before it ("Washington state" -> "Washington")."""
+    phrases = []
+    for match in re.finditer(rf"\b{re.escape(shape.head or '')}(?:s|es)?\b", sentence, re.IGNORECASE):
+        before = _MODIFIER.search(sentence[: match.start()])
+        words = before.group(0).split() if before else []
+        determiners = [i for i, word in enumerate(words) if word.lower() in ("the", "a", "an")]
+        words = words[determiners[-1] :] if determiners else [w for w in words if w[0].isupper()][-3:]
+        if not words or words[-1].lower() in _FUNCTION_WORDS:
+            continue
+        start = sentence.rfind(" ".join(words), 0, match.start())
+        if start < 0:
+            continue
+        if shape.kind is Kind.PLACE and words[-1][0].isupper():
+            phrases.append(Choice(Found(start, start + len(" ".join(words)), shape.kind), 2))
+        else:
+            phrases.append(Choice(Found(start, match.end(), shape.kind), 2))
+    return phrases
 
 
 def _entity_choices(sentence: str, shape: QuestionShape, known: set[str]) -> list[Choice]:
@@ -143,9 +182,10 @@ def _adds_information(choice: Choice, sentence: str, known: set[str], head_forms
     return not (words - head_forms) <= known
 
 
-def _nearest(sentence: str, choices: list[Choice], query: str) -> Found:
-    """The most preferred choice; among equals the one closest to where the sentence repeats the question."""
-    wanted = set(terms(query))
+def _nearest(sentence: str, choices: list[Choice], query: str, head: str | None = None) -> Found:
+    """The most preferred choice; among equals the one closest to where the sentence repeats the question
+    (the head noun itself is no anchor: every candidate phrase ends in it)."""
+    wanted = set(terms(query)) - set(terms(head or ""))
     anchors = [position for term, position in term_positions(sentence) if term in wanted]
 
     def distance(choice: Choice) -> int:

@@ -18,15 +18,18 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 
+from index.sentence_vectors import SentenceVectors
 from index.store import ChunkStore, StoredChunk, date_number
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
-FORMAT_VERSION = 2  # 2: rows carry packed sentence vectors
+FORMAT_VERSION = 3  # 3: sentence vectors as memory-mapped arrays beside the rows
 BLEND_CHUNKS = 2000  # from this many chunks on, term weights are pure corpus idf
 BACKGROUND_SCALE = 1.3  # puts general-English rarity (8 - Zipf frequency) on the scale of idf
 _WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
@@ -47,6 +50,12 @@ def _stemmer():  # type: ignore[no-untyped-def]
     import Stemmer
 
     return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def sentence_terms(text: str) -> frozenset[str]:
+    """The set of :func:`terms` of a sentence, cached: the same sentences come back question after question."""
+    return frozenset(terms(text))
 
 
 def terms(text: str) -> list[str]:
@@ -150,11 +159,9 @@ class LexicalIndex:
         partial.mkdir(parents=True)
         if self.chunks:
             self._retriever.save(str(partial / "bm25"), show_progress=False)  # type: ignore[attr-defined]
-        rows = [
-            [c.id, c.doc, c.title, c.date, c.start, c.end, c.text, c.sentence_spans, c.sentence_vectors]
-            for c in self.chunks
-        ]
+        rows = [[c.id, c.doc, c.title, c.date, c.start, c.end, c.text] for c in self.chunks]
         (partial / "chunks.json").write_text(json.dumps(rows, ensure_ascii=False))
+        _save_sentences(partial, self.chunks)
         meta = {"format": FORMAT_VERSION, "generation": self.generation, "df": self._df}
         (partial / "meta.json").write_text(json.dumps(meta, ensure_ascii=False))
         (partial / "generation").write_text(self.generation)
@@ -183,12 +190,48 @@ class LexicalIndex:
             if meta.get("format") != FORMAT_VERSION or meta.get("generation") != generation:
                 return None
             rows = json.loads((folder / "chunks.json").read_text())
-            chunks = [StoredChunk(r[0], r[1], r[2], r[3], int(r[4]), int(r[5]), r[6], r[7], r[8]) for r in rows]
+            sentences = _load_sentences(folder, len(rows))
+            chunks = [
+                StoredChunk(r[0], r[1], r[2], r[3], int(r[4]), int(r[5]), r[6], found)
+                for r, found in zip(rows, sentences, strict=True)
+            ]
             retriever = _load_bm25(folder / "bm25") if chunks else None
         except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
             log.warning("lexical index at %s unreadable (%s); rebuilding", folder, error)
             return None
         return cls(retriever, chunks, dict(meta.get("df", {})), generation)
+
+
+_SENTENCE_ARRAYS = ("offsets", "spans", "quantised", "scales")
+
+
+def _save_sentences(folder: Path, chunks: list[StoredChunk]) -> None:
+    """All chunks' sentence vectors as four flat arrays, so loading them is a memory map, not a parse."""
+    parts = [chunk.sentences for chunk in chunks]
+    counts = [len(part.spans) if part is not None else 0 for part in parts]
+    dimension = next((part.quantised.shape[1] for part in parts if part is not None and len(part.spans)), 0)
+    present = [part for part in parts if part is not None and len(part.spans)]
+    arrays = {
+        "offsets": np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        "spans": np.concatenate([p.spans for p in present]) if present else np.zeros((0, 2), np.int32),
+        "quantised": np.concatenate([p.quantised for p in present]) if present else np.zeros((0, dimension), np.int8),
+        "scales": np.concatenate([p.scales for p in present]) if present else np.zeros(0, np.float16),
+    }
+    for name in _SENTENCE_ARRAYS:
+        np.save(folder / f"sentences_{name}.npy", arrays[name])
+
+
+def _load_sentences(folder: Path, count: int) -> list[SentenceVectors | None]:
+    arrays = {name: np.load(folder / f"sentences_{name}.npy", mmap_mode="r") for name in _SENTENCE_ARRAYS}
+    offsets = np.asarray(arrays["offsets"])
+    if len(offsets) != count + 1:
+        raise ValueError("sentence arrays do not match the chunks")
+    return [
+        SentenceVectors(arrays["spans"][begin:end], arrays["quantised"][begin:end], arrays["scales"][begin:end])
+        if end > begin
+        else None
+        for begin, end in pairwise(offsets)
+    ]
 
 
 def _load_bm25(folder: Path) -> object:

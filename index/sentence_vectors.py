@@ -2,10 +2,11 @@
 
 Ingest pools a vector for every sentence of a chunk from the same forward pass that embeds the chunk, so
 answering can compare a question with every candidate sentence without running the encoder again. They
-live in the chunk's metadata (not a side file) so that a replica reading a Chroma server gets them too.
+live in the chunk's metadata (not a side file) so that a replica reading a Chroma server gets them too; the
+local lexical mirror keeps them as memory-mapped arrays (see :mod:`index.lexical`).
 
-Each vector is int8 with its own float16 scale: 386 bytes instead of 1,536, and cosine similarities within
-about 0.01 of float32.
+Each vector is int8 with its own scale: 386 bytes instead of 1,536, and cosine similarities within about
+0.01 of float32.
 """
 
 from __future__ import annotations
@@ -22,18 +23,28 @@ VECTORS_KEY = "sentence_vectors"
 
 @dataclass(frozen=True)
 class SentenceVectors:
-    """Sentence spans (offsets into the chunk text) and their unit vectors; zero rows mean "no vector"."""
+    """Sentence spans (offsets into the chunk text) and their quantised unit vectors; zero rows = no vector."""
 
-    spans: tuple[tuple[int, int], ...]
-    vectors: np.ndarray  # [sentences, dim] float32
+    spans: np.ndarray  # [sentences, 2] int32
+    quantised: np.ndarray  # [sentences, dim] int8
+    scales: np.ndarray  # [sentences] float16
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self.quantised.astype(np.float32) * (self.scales.astype(np.float32)[:, None] / 127.0)
+
+
+def quantise(spans: list[tuple[int, int]], vectors: np.ndarray) -> SentenceVectors:
+    scales = np.abs(vectors).max(axis=1) if len(vectors) else np.zeros(0, dtype=np.float32)
+    scales[scales == 0] = 1.0
+    quantised = np.round(vectors / scales[:, None] * 127).astype(np.int8)
+    return SentenceVectors(np.array(spans, dtype=np.int32).reshape(-1, 2), quantised, scales.astype(np.float16))
 
 
 def pack(spans: list[tuple[int, int]], vectors: np.ndarray) -> dict[str, str]:
     """Metadata fields for a chunk (spans relative to the chunk start)."""
-    scales = np.abs(vectors).max(axis=1, keepdims=True)
-    scales[scales == 0] = 1.0
-    quantised = np.round(vectors / scales * 127).astype(np.int8)
-    payload = scales.astype(np.float16).tobytes() + quantised.tobytes()
+    packed = quantise(spans, vectors)
+    payload = packed.scales.tobytes() + packed.quantised.tobytes()
     return {
         SPANS_KEY: ";".join(f"{start}:{end}" for start, end in spans),
         VECTORS_KEY: f"{FORMAT}:{vectors.shape[1]}:" + base64.b64encode(payload).decode("ascii"),
@@ -48,14 +59,14 @@ def unpack(spans_text: str | None, vectors_text: str | None) -> SentenceVectors 
         kind, dimension_text, encoded = vectors_text.split(":", 2)
         if kind != FORMAT:
             return None
-        spans = tuple(_span(item) for item in spans_text.split(";"))
+        spans = np.array([_span(item) for item in spans_text.split(";")], dtype=np.int32).reshape(-1, 2)
         dimension, count = int(dimension_text), len(spans)
         payload = base64.b64decode(encoded)
-        scales = np.frombuffer(payload[: 2 * count], dtype=np.float16).astype(np.float32).reshape(count, 1)
+        scales = np.frombuffer(payload[: 2 * count], dtype=np.float16)
         quantised = np.frombuffer(payload[2 * count :], dtype=np.int8).reshape(count, dimension)
     except (ValueError, TypeError):
         return None
-    return SentenceVectors(spans, quantised.astype(np.float32) * (scales / 127.0))
+    return SentenceVectors(spans, quantised, scales)
 
 
 def _span(item: str) -> tuple[int, int]:

@@ -23,14 +23,14 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from index.errors import EmbeddingMismatch, IndexDamaged, IndexMissing, StoreUnavailable
-from index.sentence_vectors import SPANS_KEY, VECTORS_KEY
+from index.sentence_vectors import SPANS_KEY, VECTORS_KEY, SentenceVectors, unpack
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -98,8 +98,7 @@ class StoredChunk:
     start: int
     end: int
     text: str
-    sentence_spans: str = ""  # packed by index.sentence_vectors; empty for chunks indexed without them
-    sentence_vectors: str = ""
+    sentences: SentenceVectors | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -485,8 +484,7 @@ def _stored_chunk(chunk_id: str, meta: Any, text: Any) -> StoredChunk:
         start=int(meta["start"]),
         end=int(meta["end"]),
         text=str(text or ""),
-        sentence_spans=str(meta.get(SPANS_KEY, "")),
-        sentence_vectors=str(meta.get(VECTORS_KEY, "")),
+        sentences=unpack(meta.get(SPANS_KEY), meta.get(VECTORS_KEY)),
     )
 
 
