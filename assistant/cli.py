@@ -197,6 +197,7 @@ def serve_command(
     import uvicorn
 
     from assistant.api import create_app
+    from assistant.exposure import ensure_port_free, guard_exposure, parse_auth
     from assistant.service import BriefingService
 
     settings = settings_from(index=index, chroma_url=chroma_url, llm=llm)
@@ -212,62 +213,6 @@ def serve_command(
     typer.echo(f"\n  Briefings is ready: {url}\n  HTTP API docs: {url}docs    (Ctrl-C stops the server)\n")
     # keep-alive longer than clients' idle gaps, so a busy client never races a closing connection
     uvicorn.run(create_app(service, ui_auth=ui_auth), host=host, port=port, log_level="warning", timeout_keep_alive=60)
-
-
-def parse_auth(value: str) -> tuple[str, str]:
-    """``USER:PASSWORD`` as Gradio's login wants it; the password may itself contain colons."""
-    user, _, password = value.partition(":")
-    if not user or not password:
-        raise ConfigurationError("--auth must be USER:PASSWORD, both non-empty")
-    return user, password
-
-
-def is_loopback(host: str) -> bool:
-    """Only this machine can reach the address (``localhost``, 127.0.0.0/8, ``::1``)."""
-    import ipaddress
-
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:  # a host name: it may resolve to anything, so it is not loopback
-        return False
-
-
-def guard_exposure(host: str, ui_protected: bool, api_protected: bool, insecure: bool) -> None:
-    """Beyond loopback both the UI and the API need protecting, unless ``--insecure`` insists (then say so)."""
-    unguarded = " and ".join(unprotected_doors(host, ui_protected, api_protected))
-    if unguarded and not insecure:
-        raise ConfigurationError(
-            f"Refusing to serve on {host} without {unguarded}: anyone on the network could use it "
-            "(add them, bind 127.0.0.1, or pass --insecure)"
-        )
-    if unguarded:
-        typer.echo(f"warning: serving on {host} without {unguarded} (--insecure)", err=True)
-
-
-def unprotected_doors(host: str, ui_protected: bool, api_protected: bool) -> list[str]:
-    """What is missing to expose the UI and the API beyond loopback (nothing is, on loopback)."""
-    if is_loopback(host):
-        return []
-    doors = (("--auth USER:PASSWORD", ui_protected), ("BRIEFINGS_API_TOKEN", api_protected))
-    return [what for what, protected in doors if not protected]
-
-
-def ensure_port_free(host: str, port: int) -> None:
-    """Say plainly that the port is taken, instead of a server log line after the model has loaded."""
-    import socket
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host.strip("[]"), port))
-        except OSError as error:
-            raise ConfigurationError(
-                f"Cannot listen on {host}:{port} ({error.strerror or error}): is another server running? "
-                "Pick another with --port"
-            ) from None
 
 
 # ------------------------------------------------------------------------------------ feedback
@@ -419,6 +364,8 @@ def load_command(
     from assistant.load import LoadPlan, format_summary, run_load
 
     stop_cleanly_on_sigterm()
+
+    from assistant.exposure import is_loopback
 
     host = httpx.URL(url).host
     if not host or not (is_loopback(host) or allow_remote):

@@ -152,11 +152,7 @@ class BriefingService:
 
         One real question runs the whole answer path once (word frequencies, regexes, spaCy for names).
         """
-        from assistant.spans import preload
-
         _ = self.retriever.lexical
-        if self.settings.entity_spans == "spacy":
-            preload()
         self._extractive("Who said what, and when?", None, None, None)
 
     # ----------------------------------------------------------------------------------- asking
@@ -248,6 +244,10 @@ class BriefingService:
 
     def _extractive(self, question: str, history: History, since: str | None, until: str | None) -> Answer:
         question = self.validate(question)
+        if self.settings.entity_spans == "spacy":  # loaded once; missing is a one-line error, not a fallback
+            from assistant.spans import preload
+
+            preload()
         since, until = _valid_date(since, "since"), _valid_date(until, "until")
         started = time.perf_counter()
         evidence = self.evidence(question, turns_from(history), since, until)

