@@ -115,14 +115,16 @@ def _full_sentence_first(ranked: list[Candidate]) -> list[Candidate]:
 
 
 def _citations(ranked: list[Candidate], articles: ArticleTexts) -> tuple[Citation, ...]:
+    """The best sentence and those scoring close to it; a heading of an article already cited adds nothing."""
     best = ranked[0].score
     chosen: list[Citation] = []
     quotes: set[str] = set()
     for candidate in ranked:
         if len(chosen) >= MAX_CITATIONS or candidate.score < best - CITATION_MARGIN:
             break
+        repeats = candidate.signals.get("heading") and any(c.doc == candidate.doc for c in chosen)
         text = articles.text(candidate.doc)
-        if text is None or candidate.text in quotes:
+        if text is None or candidate.text in quotes or repeats:
             continue
         citation = cite(
             len(chosen) + 1, candidate.doc, candidate.title, candidate.date, text, candidate.span, candidate.score

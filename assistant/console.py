@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from assistant.answering import Answer
+from assistant.evaluation import format_metric
 from index.ingest import IngestReport, Progress
 
 MAX_LISTED = 8
@@ -65,20 +66,15 @@ def print_eval_summary(report: dict[str, Any]) -> None:
     rows = [
         ("questions", report["questions"]),
         ("answerable / unanswerable", f"{report['answerable']} / {report['unanswerable']}"),
-        *[(f"retrieval {name}", _fmt(value)) for name, value in report["retrieval"].items()],
-        *[(f"answer {name}", _fmt(value)) for name, value in report["answer"].items()],
-        *[(f"citations {name}", _fmt(value)) for name, value in report["citations"].items()],
-        *[(f"abstention {name}", _fmt(value)) for name, value in report["abstention"].items()],
-        ("latency p50 / p95 (ms)", f"{_fmt(report['latency_ms']['p50'])} / {_fmt(report['latency_ms']['p95'])}"),
+        *[(f"retrieval {name}", format_metric(value)) for name, value in report["retrieval"].items()],
+        *[(f"answer {name}", format_metric(value)) for name, value in report["answer"].items()],
+        *[(f"citations {name}", format_metric(value)) for name, value in report["citations"].items()],
+        *[(f"abstention {name}", format_metric(value)) for name, value in report["abstention"].items()],
+        (
+            "latency p50 / p95 (ms)",
+            f"{format_metric(report['latency_ms']['p50'])} / {format_metric(report['latency_ms']['p95'])}",
+        ),
     ]
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         typer.echo(f"{name:<{width}}  {value}")
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)

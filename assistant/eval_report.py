@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from assistant.evaluation import format_metric
+
 SUMMARY_ROWS = (
     ("retrieval", "hit@1"),
     ("retrieval", "hit@5"),
@@ -30,12 +32,14 @@ def write_markdown(report: dict[str, Any], path: Path, title: str) -> Path:
     chart = path.with_suffix(".png")
     draw_chart(report, chart)
     lines = [f"# {title}", "", _counts(report), "", "## Summary", "", "| metric | value |", "|---|---|"]
-    lines += [f"| {group} {name} | {_fmt(report[group][name])} |" for group, name in SUMMARY_ROWS]
+    lines += [f"| {group} {name} | {format_metric(report[group][name])} |" for group, name in SUMMARY_ROWS]
     latency = report["latency_ms"]
-    lines += [f"| latency p50 / p95 (ms) | {_fmt(latency['p50'])} / {_fmt(latency['p95'])} |", ""]
+    lines += [f"| latency p50 / p95 (ms) | {format_metric(latency['p50'])} / {format_metric(latency['p95'])} |", ""]
     lines += [f"![Correct answers by question type]({chart.name})", "", "## By question type", ""]
     lines += ["| type | questions | correct |", "|---|---|---|"]
-    lines += [f"| {name} | {row['questions']} | {_fmt(row['correct'])} |" for name, row in report["by_type"].items()]
+    lines += [
+        f"| {name} | {row['questions']} | {format_metric(row['correct'])} |" for name, row in report["by_type"].items()
+    ]
     lines += [
         "",
         "## Every question",
@@ -88,11 +92,3 @@ def _question_row(row: dict[str, Any]) -> str:
 def _cell(value: object) -> str:
     text = " ".join(str(value).split()).replace("|", "\\|")
     return text if len(text) <= 140 else text[:139] + "…"
-
-
-def _fmt(value: object) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)

@@ -289,3 +289,12 @@ def llm_report(outcomes: list[Outcome]) -> dict[str, Any] | None:
         "fallbacks": sum(reasons.values()),
         "fallback_reasons": dict(sorted(reasons.items())),
     }
+
+
+def format_metric(value: object) -> str:
+    """How reports print a figure: three decimals, "n/a" for a metric over an empty subset."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,6 +78,18 @@ def corpus_dir(tmp_path: Path) -> Iterator[Path]:
 
 def seed_text() -> str:
     return (SEED_CORPUS / SEED_DOC).read_text(encoding="utf-8")
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """``briefings ARGS`` in a real subprocess, from the project folder, with extra environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=PROJECT,
+        env={**os.environ, **(env or {})},
+    )
 
 
 requires_news = pytest.mark.skipif(not NEWS.is_dir(), reason="../shared/corpora/news-2024q1 is not present")

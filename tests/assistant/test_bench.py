@@ -6,15 +6,13 @@ Benchmarks are measured, not asserted: these tests check the reports' shape, nev
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import PROJECT, SEED_CORPUS, SEED_DOC
+from tests.conftest import SEED_CORPUS, SEED_DOC, run_cli
 
 Number = (int, float)
 TOP_KEYS = (
@@ -34,15 +32,7 @@ RATIO_KEYS = ("ingest_speed", "query_p50")
 
 
 def briefings(args: list[str], model_cache: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BRIEFINGS_MODEL_CACHE": str(model_cache)}
-    return subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=PROJECT,
-        env=env,
-    )
+    return run_cli(*args, env={"BRIEFINGS_MODEL_CACHE": str(model_cache)})
 
 
 @pytest.fixture

@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from assistant.config import Settings
-from tests.conftest import PROJECT, SEED_CORPUS, SEED_DOC, seed_text
+from tests.conftest import SEED_CORPUS, SEED_DOC, run_cli, seed_text
 
 
-def briefings(*args: str, env: dict[str, str] | None = None, cwd: Path = PROJECT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-    )
+def briefings(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return run_cli(*args, env=env, timeout=300)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: str) -> None:
