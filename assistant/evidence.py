@@ -77,37 +77,52 @@ class Candidate:
 
 
 class ArticleTexts:
-    """Article texts and their sentence spans, fetched from the store once and kept in an LRU cache."""
+    """Article texts (and, when asked, their sentence spans) fetched from the store once, in an LRU cache.
+
+    Citing needs only the text; splitting a long article into sentences is left until someone asks for it.
+    """
 
     def __init__(self, fetch: Callable[[str], str | None], size: int = 512) -> None:
         self._fetch = fetch
         self._size = size
-        self._cache: OrderedDict[str, tuple[str, list[Span]]] = OrderedDict()
+        self._texts: OrderedDict[str, str] = OrderedDict()
+        self._spans: dict[str, list[Span]] = {}
         self._lock = Lock()
 
-    def get(self, doc: str) -> tuple[str, list[Span]] | None:
+    def text(self, doc: str) -> str | None:
         with self._lock:
-            if doc in self._cache:
-                self._cache.move_to_end(doc)
-                return self._cache[doc]
+            if doc in self._texts:
+                self._texts.move_to_end(doc)
+                return self._texts[doc]
         text = self._fetch(doc)
         if text is None:
             return None
-        entry = (text, sentence_spans(text))
         with self._lock:
-            self._cache[doc] = entry
-            while len(self._cache) > self._size:
-                self._cache.popitem(last=False)
-        return entry
+            self._texts[doc] = text
+            while len(self._texts) > self._size:
+                evicted, _ = self._texts.popitem(last=False)
+                self._spans.pop(evicted, None)
+        return text
 
-    def text(self, doc: str) -> str | None:
-        entry = self.get(doc)
-        return entry[0] if entry else None
+    def get(self, doc: str) -> tuple[str, list[Span]] | None:
+        """The text and its sentence spans."""
+        text = self.text(doc)
+        if text is None:
+            return None
+        with self._lock:
+            spans = self._spans.get(doc)
+        if spans is None:
+            spans = sentence_spans(text)
+            with self._lock:
+                if doc in self._texts:
+                    self._spans[doc] = spans
+        return text, spans
 
     def forget(self) -> None:
         """Drop cached texts (after an ingest may have changed them)."""
         with self._lock:
-            self._cache.clear()
+            self._texts.clear()
+            self._spans.clear()
 
 
 def gather(passages: list[Passage], limit: int) -> list[Candidate]:
