@@ -12,7 +12,7 @@ import string
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,12 +130,13 @@ def f1(prediction: str, gold: str) -> float:
 def answer_in_citation(answer: Answer, golds: tuple[str, ...]) -> bool:
     if answer.abstained:
         return False
-    texts = [normalize(answer.answer)] + [normalize(citation.quote) for citation in answer.citations]
-    return any(_contains(text, normalize(gold)) for gold in golds for text in texts if normalize(gold))
+    return any(contains_answer(text, golds) for text in [answer.answer, *(c.quote for c in answer.citations)])
 
 
-def _contains(text: str, gold: str) -> bool:
-    return re.search(rf"(?:^|\s){re.escape(gold)}(?:\s|$)", text) is not None
+def contains_answer(text: str, golds: Iterable[str]) -> bool:
+    """A gold answer occurs in ``text`` as whole words, both SQuAD-normalised (also what ``tune`` labels by)."""
+    padded = f" {normalize(text)} "
+    return any(normalize(gold) and f" {normalize(gold)} " in padded for gold in golds)
 
 
 def score_outcome(outcome: Outcome, article_text: Callable[[str], str | None]) -> dict[str, Any]:

@@ -91,14 +91,12 @@ class HybridRetriever:
         embedder: Embedder,
         candidates: int = 40,
         max_chunks_per_article: int = 2,
-        lexical_weight: float = 1.0,
     ) -> None:
         self._store = store
         self._lexical = lexical
         self._embedder = embedder
         self._candidates = candidates
         self._per_article = max_chunks_per_article
-        self._lexical_weight = lexical_weight
 
     @property
     def lexical(self) -> LexicalIndex:
@@ -129,9 +127,9 @@ class HybridRetriever:
         chunks: dict[str, StoredChunk] = {}
         dense_scores: dict[str, float] = {}
         lexical_scores: dict[str, float] = {}
-        for ranking, scores, weight in ((dense, dense_scores, 1.0), (lexical, lexical_scores, self._lexical_weight)):
+        for ranking, scores in ((dense, dense_scores), (lexical, lexical_scores)):
             for rank, (chunk, score) in enumerate(ranking):
-                fused[chunk.id] = fused.get(chunk.id, 0.0) + weight / (RRF_K + rank + 1)
+                fused[chunk.id] = fused.get(chunk.id, 0.0) + 1.0 / (RRF_K + rank + 1)
                 chunks.setdefault(chunk.id, chunk)
                 scores[chunk.id] = score
         ordered = sorted(fused, key=lambda chunk_id: fused[chunk_id], reverse=True)

@@ -9,14 +9,14 @@ possible while refusing at most ``max_false_abstain`` of the answerable ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from assistant.evaluation import load_question_set, normalize
+from assistant.evaluation import contains_answer, load_question_set
 from assistant.scoring import CONFIDENCE_SIGNALS, SIGNALS, ConfidenceModel, Model, Weights, confidence_inputs
 
 L2 = 0.01
@@ -34,11 +34,6 @@ class Example:
     follow_up: bool = False
 
 
-def holds_answer(sentence: str, golds: Iterable[str]) -> bool:
-    text = f" {normalize(sentence)} "
-    return any(normalize(gold) and f" {normalize(gold)} " in text for gold in golds)
-
-
 def example_from(
     signal_rows: list[dict[str, float]],
     sentences: list[str],
@@ -49,7 +44,7 @@ def example_from(
     matrix = np.array([[row.get(name, 0.0) for name in SIGNALS] for row in signal_rows], dtype=float).reshape(
         -1, len(SIGNALS)
     )
-    labels = np.array([holds_answer(sentence, golds) for sentence in sentences], dtype=float)
+    labels = np.array([contains_answer(sentence, golds) for sentence in sentences], dtype=float)
     return Example(matrix, labels, answerable, follow_up)
 
 

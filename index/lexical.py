@@ -58,25 +58,28 @@ def sentence_terms(text: str) -> frozenset[str]:
     return frozenset(terms(text))
 
 
+def _content_words(text: str) -> list[tuple[str, int]]:
+    """Lower-cased words that are not stop words, with where each starts in ``text``."""
+    words = ((match.group().lower().replace("’", "'"), match.start()) for match in _WORD.finditer(text))
+    return [(word, start) for word, start in words if word not in STOPWORDS]
+
+
 def terms(text: str) -> list[str]:
     """Lower-cased, stop-word-free, Snowball-stemmed words: the unit of BM25 and of term overlap."""
-    words = [word.lower().replace("’", "'") for word in _WORD.findall(text)]
-    words = [word for word in words if word not in STOPWORDS]
-    return list(_stemmer().stemWords(words))
+    return list(_stemmer().stemWords([word for word, _ in _content_words(text)]))
 
 
 def terms_with_words(text: str) -> list[tuple[str, str]]:
     """``(term, word)`` pairs: the stemmed term and the word it came from (for general-English rarity)."""
-    words = [word.lower().replace("’", "'") for word in _WORD.findall(text)]
-    words = [word for word in words if word not in STOPWORDS]
+    words = [word for word, _ in _content_words(text)]
     return list(zip(_stemmer().stemWords(words), words, strict=True))
 
 
 def term_positions(text: str) -> list[tuple[str, int]]:
     """Each content word's term and where it starts, for locating question words inside a sentence."""
-    matches = [m for m in _WORD.finditer(text) if m.group().lower().replace("’", "'") not in STOPWORDS]
-    stems = _stemmer().stemWords([m.group().lower().replace("’", "'") for m in matches])
-    return [(stem, m.start()) for stem, m in zip(stems, matches, strict=True)]
+    found = _content_words(text)
+    stems = _stemmer().stemWords([word for word, _ in found])
+    return [(stem, start) for stem, (_, start) in zip(stems, found, strict=True)]
 
 
 @dataclass(frozen=True)

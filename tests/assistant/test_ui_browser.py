@@ -171,6 +171,17 @@ def ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.browser
+def upload_harbour(page, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """Add the harbour briefing through the UI's upload and wait for it to be indexed."""
+    from playwright.sync_api import expect
+
+    page.locator("#b-add").get_by_text("Add a briefing").click()
+    harbour = folder / "harbour.txt"
+    harbour.write_text(HARBOUR, encoding="utf-8")
+    page.locator("#b-upload input[type=file]").set_input_files(str(harbour))
+    expect(page.locator("#b-upload-status")).to_contain_text("Added harbour.txt")
+
+
 def test_chat_answers_cites_follows_up_opens_articles_and_takes_uploads(
     page, fresh_service: BriefingService, corpus_dir: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -216,11 +227,7 @@ def test_chat_answers_cites_follows_up_opens_articles_and_takes_uploads(
         assert chat.locator(".message").count() == bubbles
 
         # An uploaded briefing is answerable at once.
-        page.locator("#b-add").get_by_text("Add a briefing").click()
-        harbour = tmp_path / "harbour.txt"
-        harbour.write_text(HARBOUR, encoding="utf-8")
-        page.locator("#b-upload input[type=file]").set_input_files(str(harbour))
-        expect(page.locator("#b-upload-status")).to_contain_text("Added harbour.txt")
+        upload_harbour(page, tmp_path)
         expect(page.locator("#b-header")).to_contain_text("2 briefings indexed, dated 2022-02-20 to 2024-03-01")
         ask(page, "How long was the harbour closed?")
         expect(chat).to_contain_text("19 days")
@@ -267,11 +274,7 @@ def test_without_an_index_the_ui_explains_and_a_first_upload_starts_one(page, ma
         ask(page, CARD_QUESTION)
         expect(page.locator("#b-chat")).to_contain_text("No briefings are indexed yet")
 
-        page.locator("#b-add").get_by_text("Add a briefing").click()
-        harbour = tmp_path / "harbour.txt"
-        harbour.write_text(HARBOUR, encoding="utf-8")
-        page.locator("#b-upload input[type=file]").set_input_files(str(harbour))
-        expect(page.locator("#b-upload-status")).to_contain_text("Added harbour.txt")
+        upload_harbour(page, tmp_path)
         expect(page.locator("#b-header")).to_contain_text("1 briefing indexed, dated 2024-03-01")
         ask(page, "How long was the harbour closed?")
         expect(page.locator("#b-chat")).to_contain_text("19 days")
