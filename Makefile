@@ -8,8 +8,11 @@ PORT   ?= 7860
 export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
+NEWS   ?= ../shared/corpora/news-2024q1
+NEWS_INDEX ?= .briefings-news
+SEED_INDEX ?= .briefings-seed
 
-.PHONY: install run test test-fast lint browser-deps clean
+.PHONY: install run test test-fast lint browser-deps clean calibrate figures
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +41,22 @@ browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+## Refit assistant/model.json on the public news dev questions only (seed + news articles as the pool)
+calibrate: install
+	$(BIN)/briefings ingest corpus $(NEWS)/articles --index $(NEWS_INDEX)
+	$(BIN)/briefings tune $(NEWS)/questions-dev.jsonl --index $(NEWS_INDEX) --out assistant/model.json
+
+## Measure the README's quality figures, one JSON report each, into docs/eval/
+figures: install
+	mkdir -p docs/eval
+	$(BIN)/briefings ingest corpus --index $(SEED_INDEX)
+	$(BIN)/briefings eval corpus/questions.jsonl --index $(SEED_INDEX) --json docs/eval/seed.json
+	$(BIN)/briefings eval corpus/conversations.jsonl --index $(SEED_INDEX) --json docs/eval/seed-conversations.json
+	$(BIN)/briefings ingest corpus $(NEWS)/articles --index $(NEWS_INDEX)
+	$(BIN)/briefings eval corpus/questions.jsonl --index $(NEWS_INDEX) --json docs/eval/seed-among-news.json
+	$(BIN)/briefings eval corpus/conversations.jsonl --index $(NEWS_INDEX) --json docs/eval/conversations-among-news.json
+	$(BIN)/briefings eval $(NEWS)/questions-dev.jsonl --index $(NEWS_INDEX) --json docs/eval/news-dev.json
 
 lint: install
 	$(BIN)/ruff check assistant index tests

@@ -70,6 +70,8 @@ _DATE = re.compile(
     rf"|(?:last|next|this|earlier this|later this)\s+"
     rf"(?:week|month|year|weekend|morning|evening|night|spring|summer|fall|autumn|winter))(?!\w)",
 )
+# The "date YYYY-MM-DD" marker that opens an article file dates the article; it answers no question.
+_DATE_MARKER = re.compile(r"^\ufeff?\s*date\s+$")
 _MONEY = (
     r"(?:[$£€¥]\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:million|billion|trillion|thousand|bn|m|k)\b)?"
     r"|\d[\d,]*(?:\.\d+)?\s?(?:dollars|euros|pounds|cents|yuan|yen)\b)"
@@ -77,9 +79,7 @@ _MONEY = (
 _PERCENT = r"(?:\d[\d,]*(?:\.\d+)?\s?(?:%|percent\b|per cent\b|percentage points?\b))"
 _QUANTITY = re.compile(rf"(?:{_MONEY}|{_PERCENT}|\b{_NUM}\b)", re.IGNORECASE)
 _BARE_NUMBER = re.compile(rf"\b{_NUM}\b", re.IGNORECASE)
-_CAPITALISED = re.compile(
-    r"\b(?:the\s+)?[A-Z][\w'’.&-]*(?:\s+(?:(?:of|de|von|van|al|bin|the|and|&)\s+)?[A-Z][\w'’.&-]*)*"
-)
+_CAPITALISED = re.compile(r"\b(?:the\s+)?[A-Z][\w'’.&-]*(?:\s+(?:(?:of|de|von|van|al|bin|the|&)\s+)?[A-Z][\w'’.&-]*)*")
 _SIDE = re.compile(
     r"\bthe\s+(?:[A-Z][\w-]+\s+)+(?:side|government|administration|team|officials?|leaders?|president|delegation)\b"
 )
@@ -197,7 +197,7 @@ def find_typed(sentence: str, kind: Kind, head: str | None = None) -> tuple[Foun
     """
     dates = _matches(_DATE, sentence, Kind.DATE)
     if kind is Kind.DATE:
-        return tuple(dates)
+        return tuple(span for span in dates if not _DATE_MARKER.match(sentence[: span.start]))
     if kind is Kind.DURATION:
         return tuple(_matches(_DURATION, sentence, kind))
     if kind is Kind.QUANTITY:

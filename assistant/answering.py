@@ -7,19 +7,26 @@ so it cannot state what the sources do not say; when the best evidence is weak t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from assistant.alternatives import Alternative
 from assistant.answer_types import QuestionShape
 from assistant.citations import Citation, cite
 from assistant.evidence import ArticleTexts, Candidate
 from assistant.retrieval import Passage
 from assistant.scoring import ConfidenceModel, confidence_inputs
 from assistant.spans import best_span
+from assistant.support import mentioned_share, unknown_names
 from index.lexical import terms
 
 ABSTAIN_TEXT = "The briefings don't say."
+CLOSEST_I_FOUND = "Closest I found:"  # how every adapter introduces the sentences shown with a refusal
 MAX_CITATIONS = 3
+CLOSEST_CITATIONS = 2  # nearest sentences shown with a refusal
+ALTERNATIVE_DEPTH = 6  # leading candidates searched for a dated article that gives a different value
 # Further sentences are cited when their score is this close to the best one (in the ranking model's logit
 # units: within 1.0 means at least e^-1 as likely to hold the answer), so close calls show both sources.
 CITATION_MARGIN = 1.0
@@ -39,6 +46,8 @@ class Answer:
     confidence: float = 0.0
     standalone_question: str | None = None
     unsupported: tuple[str, ...] = field(default_factory=tuple)
+    alternatives: tuple[Alternative, ...] = field(default_factory=tuple)
+    closest: tuple[Citation, ...] = field(default_factory=tuple)  # with a refusal: the nearest sentences found
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -54,17 +63,27 @@ class Answer:
         }
         if self.standalone_question and self.standalone_question != self.question:
             body["standalone_question"] = self.standalone_question
+        if self.alternatives:
+            body["alternatives"] = [alternative.to_dict() for alternative in self.alternatives]
+        if self.closest:
+            body["closest"] = [citation.to_dict() for citation in self.closest]
         return body
 
 
 @dataclass(frozen=True)
 class Extracted:
-    """What the extractive step decided, before timings and passages are attached."""
+    """What the extractive step decided, before timings and passages are attached.
+
+    ``closest`` holds, for a refusal, the nearest sentences found, so the reader can see what was missed.
+    """
 
     text: str
     abstained: bool
     citations: tuple[Citation, ...]
     confidence: float
+    closest: tuple[Citation, ...] = ()
+    alternatives: tuple[Alternative, ...] = ()
+    features: dict[str, float] = field(default_factory=dict)  # what the abstention model was shown
 
 
 def extract_answer(
@@ -76,20 +95,121 @@ def extract_answer(
     abstain_below: float | None = None,
     follow_up: bool = False,
     use_spacy: bool = False,
+    names: tuple[str, ...] = (),
+    corpus_knows: Callable[[str], bool] | None = None,
 ) -> Extracted:
-    """Pick the answer from scored candidates (best first), or abstain when the evidence is weak."""
+    """Pick the answer from scored candidates (best first), or abstain when the evidence is weak.
+
+    A question that uses a name no article of the corpus mentions is about something the briefings do not
+    cover: it is refused at once, showing the closest sentences found (see :mod:`assistant.support`).
+    """
     if not ranked:
         return Extracted(ABSTAIN_TEXT, True, (), 0.0)
     ranked = _full_sentence_first(ranked)
+    if names and corpus_knows is not None and unknown_names(names, corpus_knows):
+        return Extracted(ABSTAIN_TEXT, True, (), 0.0, _citations(ranked, articles, CLOSEST_CITATIONS))
     best = ranked[0]
-    probability = confidence.probability(confidence_inputs([c.score for c in ranked], best.signals, follow_up))
+    span = best_span(best.text, best.typed, shape, query, use_spacy)
+    names_share = mentioned_share(names, f"{best.title}\n{articles.text(best.doc) or ''}")
+    scores = [best.score] + [c.score for c in _rivals(ranked, span.text(best.text) if span is not None else None)]
+    features = confidence_inputs(scores, best.signals, follow_up, span is not None, names_share)
+    probability = confidence.probability(features)
     threshold = confidence.threshold if abstain_below is None else abstain_below
     citations = _citations(ranked, articles)
     if probability < threshold or not citations:
-        return Extracted(ABSTAIN_TEXT, True, (), probability)
-    span = best_span(best.text, best.typed, shape, query, use_spacy)
-    text = span.text(best.text) if span is not None else best.text
-    return Extracted(text, False, citations, probability)
+        closest = _citations(ranked, articles, CLOSEST_CITATIONS)
+        return Extracted(ABSTAIN_TEXT, True, (), probability, closest, features=features)
+    if span is None:
+        return Extracted(best.text, False, citations, probability, features=features)
+    values = _disagreeing_values(best, span.text(best.text), ranked, shape, query, use_spacy)
+    if len(values) == 1:
+        return Extracted(values[0][1], False, citations, probability, features=features)
+    text, citations, alternatives = _newest_with_alternatives(values, citations, articles)
+    return Extracted(text, False, citations, probability, features=features, alternatives=alternatives)
+
+
+def _rivals(ranked: list[Candidate], value: str | None) -> list[Candidate]:
+    """The candidates after the best that do not repeat its answer: a heading and its sentence, or two
+    articles, giving the same value agree with each other, and agreement must not look like a close call."""
+    if value is None:
+        return ranked[1:]
+    wanted = value.lower()
+    return [candidate for candidate in ranked[1:] if wanted not in candidate.text.lower()]
+
+
+def _disagreeing_values(
+    best: Candidate, value: str, on_topic: list[Candidate], shape: QuestionShape, query: str, use_spacy: bool
+) -> list[tuple[Candidate, str]]:
+    """The best sentence's value, and a different value from each other dated article that scores as well.
+
+    Only sentences within the citation margin of the best count (they are as good evidence), each from an
+    article with a date other than the best one's (the same day's briefings are one account), and each must
+    yield an unambiguous short span of its own.
+    """
+    values = [(best, value)]
+    if best.date is None:
+        return values
+    seen_docs, seen_values = {best.doc}, {_normal_value(value)}
+    for candidate in on_topic[1:ALTERNATIVE_DEPTH]:
+        if candidate.score < best.score - CITATION_MARGIN:
+            break
+        if candidate.doc in seen_docs or candidate.date is None or candidate.date == best.date:
+            continue
+        span = best_span(candidate.text, candidate.typed, shape, query, use_spacy)
+        other = span.text(candidate.text) if span is not None else None
+        if other is None or _normal_value(other) in seen_values or _same_value(other, value):
+            continue
+        values.append((candidate, other))
+        seen_docs.add(candidate.doc)
+        seen_values.add(_normal_value(other))
+    return values
+
+
+def _newest_with_alternatives(
+    values: list[tuple[Candidate, str]], citations: tuple[Citation, ...], articles: ArticleTexts
+) -> tuple[str, tuple[Citation, ...], tuple[Alternative, ...]]:
+    """The newest article's value as the answer, cited first; the others as alternatives with their citations."""
+    ordered = sorted(values, key=lambda pair: pair[0].date or "", reverse=True)
+    chosen: list[Citation] = []
+    numbers: list[int] = []
+    for candidate, _ in ordered:
+        existing = next((c for c in chosen if c.doc == candidate.doc and c.start == candidate.span.start), None)
+        if existing is None:
+            made = _cite_candidate(len(chosen) + 1, candidate, articles)
+            if made is None:
+                return ordered[0][1], citations, ()
+            chosen.append(made)
+            existing = made
+        numbers.append(existing.id)
+    for citation in citations:  # the other close sentences stay as further sources
+        if len(chosen) < MAX_CITATIONS + ALTERNATIVE_DEPTH and not any(
+            c.doc == citation.doc and c.start == citation.start for c in chosen
+        ):
+            chosen.append(replace(citation, id=len(chosen) + 1))
+    alternatives = tuple(
+        Alternative(value, number, candidate.date)
+        for (candidate, value), number in zip(ordered[1:], numbers[1:], strict=True)
+    )
+    return ordered[0][1], tuple(chosen), alternatives
+
+
+def _cite_candidate(number: int, candidate: Candidate, articles: ArticleTexts) -> Citation | None:
+    text = articles.text(candidate.doc)
+    if text is None:
+        return None
+    return cite(
+        number, candidate.doc, candidate.title, candidate.date, text, candidate.span, candidate.score, candidate.text
+    )
+
+
+def _normal_value(value: str) -> str:
+    return " ".join(re.findall(r"\w+", value.lower().replace("the ", " ")))
+
+
+def _same_value(one: str, other: str) -> bool:
+    """ "Washington" and "Washington state" say the same; so do "$35" and "35"."""
+    a, b = f" {_normal_value(one)} ", f" {_normal_value(other)} "
+    return a in b or b in a
 
 
 def _full_sentence_first(ranked: list[Candidate]) -> list[Candidate]:
@@ -114,20 +234,27 @@ def _full_sentence_first(ranked: list[Candidate]) -> list[Candidate]:
     return ranked
 
 
-def _citations(ranked: list[Candidate], articles: ArticleTexts) -> tuple[Citation, ...]:
+def _citations(ranked: list[Candidate], articles: ArticleTexts, limit: int = MAX_CITATIONS) -> tuple[Citation, ...]:
     """The best sentence and those scoring close to it; a heading of an article already cited adds nothing."""
     best = ranked[0].score
     chosen: list[Citation] = []
     quotes: set[str] = set()
     for candidate in ranked:
-        if len(chosen) >= MAX_CITATIONS or candidate.score < best - CITATION_MARGIN:
+        if len(chosen) >= limit or candidate.score < best - CITATION_MARGIN:
             break
         repeats = candidate.signals.get("heading") and any(c.doc == candidate.doc for c in chosen)
         text = articles.text(candidate.doc)
         if text is None or candidate.text in quotes or repeats:
             continue
         citation = cite(
-            len(chosen) + 1, candidate.doc, candidate.title, candidate.date, text, candidate.span, candidate.score
+            len(chosen) + 1,
+            candidate.doc,
+            candidate.title,
+            candidate.date,
+            text,
+            candidate.span,
+            candidate.score,
+            candidate.text,
         )
         if citation is not None:
             chosen.append(citation)

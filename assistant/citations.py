@@ -1,8 +1,8 @@
 """Citations: a whole sentence quoted with its exact offsets, checked against the stored article text.
 
 The invariant every consumer relies on: ``article_text[start:end] == quote``. A citation is only ever made
-from offsets into the article text the index stored, and it is verified when made, so a bug anywhere
-upstream produces no citation rather than a wrong one.
+from offsets into the article text the index stored, and it is verified when made (the slice must be the very
+sentence that was scored), so a bug anywhere upstream produces no citation rather than a wrong one.
 """
 
 from __future__ import annotations
@@ -39,13 +39,25 @@ class Citation:
 
 
 def cite(
-    number: int, doc: str, title: str, date: str | None, article_text: str, span: Span, score: float
+    number: int,
+    doc: str,
+    title: str,
+    date: str | None,
+    article_text: str,
+    span: Span,
+    score: float,
+    expected: str,
 ) -> Citation | None:
-    """A verified citation of ``article_text[span]``, or ``None`` if the span does not fit the text."""
+    """A verified citation of ``article_text[span]``, or ``None`` if the span does not fit the text.
+
+    ``expected`` is the sentence that was scored. The span came from a chunk and the text from the article
+    store; if the two ever disagree (a stale index, text stored differently from how it was chunked) the slice
+    would quote something other than what earned the citation, so no citation is better than that one.
+    """
     if not 0 <= span.start < span.end <= len(article_text):
         return None
     quote = article_text[span.start : span.end]
-    if not quote.strip():
+    if quote != expected or not quote.strip():
         return None
     return Citation(number, doc, title, date, span.start, span.end, score, quote)
 

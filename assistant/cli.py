@@ -151,28 +151,24 @@ def eval_command(
 @app.command("tune")
 @user_errors
 def tune_command(
-    questions: Annotated[
-        list[str], typer.Argument(help="Question sets (JSONL) with gold answers; FILE@INDEX scores FILE against INDEX")
-    ],
+    questions: Annotated[list[Path], typer.Argument(help="Question sets (JSONL) with gold answers")],
     index: IndexOption = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the fitted model here [default: print it]")] = None,
-    max_false_abstain: Annotated[
-        float, typer.Option(help="Share of answerable questions abstention may refuse")
-    ] = 0.12,
+    hide_evidence: Annotated[
+        bool,
+        typer.Option(help="Also ask each answerable question with its evidence articles hidden, as a near miss"),
+    ] = True,
 ) -> None:
-    """Fit the evidence-ranking weights and abstention threshold on question sets (see README, Quality)."""
+    """Fit evidence ranking and abstention on question sets (``make calibrate`` makes the shipped model)."""
     from assistant.service import BriefingService
-    from assistant.tuning import collect, fit
+    from assistant.tuning import fit
 
-    examples = []
-    for spec in questions:
-        path, _, other_index = spec.partition("@")
-        service = BriefingService(settings_from(index=Path(other_index) if other_index else index))
-        examples += collect(service, [Path(path)])
-    model = fit(examples, questions, max_false_abstain)
+    service = BriefingService(settings_from(index=index))
+    sources = [f"{path.name} on {service.settings.location.describe()}" for path in questions]
+    model = fit(service, questions, sources, hide_evidence)
     if out:
         out.write_text(model.to_json() + "\n")
-        typer.echo(f"Wrote {out} (fitted on {len(examples)} questions)", err=True)
+        typer.echo(f"Wrote {out} (fitted on {', '.join(sources)})", err=True)
     else:
         typer.echo(model.to_json())
 

@@ -8,11 +8,14 @@ from typing import Any
 
 import typer
 
-from assistant.answering import Answer
-from assistant.evaluation import format_metric
+from assistant.alternatives import alternatives_line
+from assistant.answering import CLOSEST_I_FOUND, Answer
+from assistant.citations import Citation
+from assistant.evaluation import SECONDARY_METRICS, format_metric
 from index.ingest import IngestReport, Progress
 
 MAX_LISTED = 8
+CLOSEST_CHARS = 240  # of each closest quote: enough to judge it, short enough not to read as an answer
 
 
 class _TqdmProgress(Progress):
@@ -48,6 +51,12 @@ def print_ingest_report(report: IngestReport, where: str) -> None:
 
 def print_answer(answer: Answer) -> None:
     typer.echo(answer.answer)
+    if answer.alternatives and not answer.abstained:  # right under the answer, before the quotes that back it
+        typer.echo(alternatives_line(answer.alternatives))
+    if answer.closest and answer.abstained:  # under the refusal, so what came close is seen as not an answer
+        typer.echo(f"\n{CLOSEST_I_FOUND}")
+        for citation in answer.closest:
+            typer.echo(textwrap.fill(closest_line(citation), width=96, subsequent_indent="  "))
     if answer.citations:
         typer.echo("")
     for citation in answer.citations:
@@ -62,12 +71,21 @@ def print_answer(answer: Answer) -> None:
             typer.echo(f"  - {chunk.title} — {chunk.doc} [{chunk.start}:{chunk.end}]: {snippet}…")
 
 
+def closest_line(citation: Citation) -> str:
+    """``> quote — Title (date)``: the words first, then where to find them; the title falls back to the doc."""
+    quote = " ".join(citation.quote.split())
+    if len(quote) > CLOSEST_CHARS:
+        quote = quote[: quote.rfind(" ", 0, CLOSEST_CHARS) + 1 or CLOSEST_CHARS].rstrip() + "…"
+    dated = f" ({citation.date})" if citation.date else ""
+    return f"> {quote} — {citation.title or citation.doc}{dated}"
+
+
 def print_eval_summary(report: dict[str, Any]) -> None:
     rows = [
         ("questions", report["questions"]),
         ("answerable / unanswerable", f"{report['answerable']} / {report['unanswerable']}"),
+        *[(_answer_label(name), format_metric(value)) for name, value in report["answer"].items()],
         *[(f"retrieval {name}", format_metric(value)) for name, value in report["retrieval"].items()],
-        *[(f"answer {name}", format_metric(value)) for name, value in report["answer"].items()],
         *[(f"citations {name}", format_metric(value)) for name, value in report["citations"].items()],
         *[(f"abstention {name}", format_metric(value)) for name, value in report["abstention"].items()],
         (
@@ -78,3 +96,8 @@ def print_eval_summary(report: dict[str, Any]) -> None:
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         typer.echo(f"{name:<{width}}  {value}")
+
+
+def _answer_label(name: str) -> str:
+    """Answer figures lead the summary; one that also credits the quotes is marked, so it is not read alone."""
+    return f"answer {name} (secondary)" if name in SECONDARY_METRICS else f"answer {name}"

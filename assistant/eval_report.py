@@ -9,16 +9,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from assistant.evaluation import format_metric
+from assistant.evaluation import SECONDARY_METRICS, format_metric
 
+# What the reader takes away comes first; answer_in_citation also credits quotes, so it is labelled secondary.
 SUMMARY_ROWS = (
+    ("answer", "answer_correct"),
+    ("answer", "short_answer_rate"),
+    ("answer", "short_answer_precision"),
+    ("answer", "wrong_answer_rate"),
+    ("answer", "exact_match"),
+    ("answer", "f1"),
+    ("answer", "answer_in_citation"),
     ("retrieval", "hit@1"),
     ("retrieval", "hit@5"),
     ("retrieval", "hit@10"),
     ("retrieval", "mrr@10"),
-    ("answer", "exact_match"),
-    ("answer", "f1"),
-    ("answer", "answer_in_citation"),
     ("citations", "doc_accuracy"),
     ("citations", "quote_verified"),
     ("abstention", "correct_abstain_rate"),
@@ -32,7 +37,7 @@ def write_markdown(report: dict[str, Any], path: Path, title: str) -> Path:
     chart = path.with_suffix(".png")
     draw_chart(report, chart)
     lines = [f"# {title}", "", _counts(report), "", "## Summary", "", "| metric | value |", "|---|---|"]
-    lines += [f"| {group} {name} | {format_metric(report[group][name])} |" for group, name in SUMMARY_ROWS]
+    lines += [f"| {_label(group, name)} | {format_metric(report[group][name])} |" for group, name in SUMMARY_ROWS]
     latency = report["latency_ms"]
     lines += [f"| latency p50 / p95 (ms) | {format_metric(latency['p50'])} / {format_metric(latency['p95'])} |", ""]
     lines += [f"![Correct answers by question type]({chart.name})", "", "## By question type", ""]
@@ -44,8 +49,8 @@ def write_markdown(report: dict[str, Any], path: Path, title: str) -> Path:
         "",
         "## Every question",
         "",
-        "| id | type | question | answer | gold | correct | cited |",
-        "|---|---|---|---|---|---|---|",
+        "| id | type | question | answer | gold | correct | in citation | cited |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     lines += [_question_row(row) for row in report["per_question"]]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -72,6 +77,15 @@ def draw_chart(report: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
+def _label(group: str, name: str) -> str:
+    return f"{group} {name} (secondary)" if name in SECONDARY_METRICS else f"{group} {name}"
+
+
+def _yes_no(flag: object) -> str:
+    """``in_citation`` is only scored for answerable questions; an empty cell says it does not apply."""
+    return "" if flag is None else "yes" if flag else "no"
+
+
 def _counts(report: dict[str, Any]) -> str:
     return f"{report['questions']} questions: {report['answerable']} answerable, {report['unanswerable']} unanswerable."
 
@@ -84,6 +98,7 @@ def _question_row(row: dict[str, Any]) -> str:
         row["answer"],
         "; ".join(row.get("gold", [])) or "(unanswerable)",
         "yes" if row["correct"] else "no",
+        _yes_no(row.get("in_citation")),
         ", ".join(row["cited_docs"]),
     ]
     return "| " + " | ".join(_cell(cell) for cell in cells) + " |"

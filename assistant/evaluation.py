@@ -2,6 +2,10 @@
 
 Evaluation is ordinary code over the same :class:`BriefingService` every adapter calls; conversations go
 through the same history handling as the UI. A metric over an empty subset is ``None`` (``null``).
+
+It measures what a reader sees: the headline ``answer_correct`` looks at the displayed answer only, because a
+right quote beside a wrong answer still misleads anyone who does not open the source; and quotes are checked
+against each article as read from its own file, so a wrong offset cannot pass by agreeing with the index's copy.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import string
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +24,11 @@ from typing import Any
 from assistant.answering import Answer
 from assistant.citations import is_verified
 from assistant.errors import BriefingsError, CorpusNotFound
+from index.articles import HTML_SUFFIXES, Article, SourceFile, load_article
 
 RANKS = (1, 5, 10)
+SHORT_ANSWER_WORDS = 8  # an answer a reader takes in at a glance; longer ones are passages, not answers
+SECONDARY_METRICS = frozenset({"answer_in_citation"})  # never to be reported without answer_correct beside it
 
 
 @dataclass(frozen=True)
@@ -139,24 +146,43 @@ def contains_answer(text: str, golds: Iterable[str]) -> bool:
     return any(normalize(gold) and f" {normalize(gold)} " in padded for gold in golds)
 
 
+def is_short(answer: Answer) -> bool:
+    return len(answer.answer.split()) <= SHORT_ANSWER_WORDS
+
+
 def score_outcome(outcome: Outcome, article_text: Callable[[str], str | None]) -> dict[str, Any]:
+    """Per-question scores; ``article_text`` must read the article from its source, not from the index."""
     probe, answer = outcome.probe, outcome.answer
-    docs = [passage.chunk.doc for passage in answer.passages]
     verified = [is_verified(citation, article_text(citation.doc)) for citation in answer.citations]
     scores: dict[str, Any] = {"verified": verified, "abstained": answer.abstained}
     if probe.answerable:
-        golds = probe.answers
-        scores["em"] = max((exact_match(answer.answer, g) for g in golds), default=0.0) if not answer.abstained else 0.0
-        scores["f1"] = max((f1(answer.answer, g) for g in golds), default=0.0) if not answer.abstained else 0.0
-        scores["in_citation"] = answer_in_citation(answer, golds)
+        scores.update(_answer_scores(answer, probe.answers))
         if probe.evidence_docs:
-            first = next((rank for rank, doc in enumerate(docs, start=1) if doc in probe.evidence_docs), None)
-            scores["first_relevant"] = first
-            scores["doc_ok"] = bool(answer.citations) and answer.citations[0].doc in probe.evidence_docs
-        scores["correct"] = scores["in_citation"]
+            scores.update(_evidence_scores(answer, probe.evidence_docs))
+        scores["correct"] = scores["answer_correct"]
     else:
         scores["correct"] = answer.abstained
     return scores
+
+
+def _answer_scores(answer: Answer, golds: tuple[str, ...]) -> dict[str, Any]:
+    """How the displayed answer fares against the gold; an abstention is simply not correct."""
+    answered = not answer.abstained
+    correct = answered and contains_answer(answer.answer, golds)
+    return {
+        "answer_correct": correct,
+        "short": answered and is_short(answer),
+        "wrong": answered and not correct,
+        "em": max((exact_match(answer.answer, g) for g in golds), default=0.0) if answered else 0.0,
+        "f1": max((f1(answer.answer, g) for g in golds), default=0.0) if answered else 0.0,
+        "in_citation": answer_in_citation(answer, golds),
+    }
+
+
+def _evidence_scores(answer: Answer, evidence_docs: frozenset[str]) -> dict[str, Any]:
+    docs = [passage.chunk.doc for passage in answer.passages]
+    first = next((rank for rank, doc in enumerate(docs, start=1) if doc in evidence_docs), None)
+    return {"first_relevant": first, "doc_ok": bool(answer.citations) and answer.citations[0].doc in evidence_docs}
 
 
 def build_report(outcomes: list[Outcome]) -> dict[str, Any]:
@@ -174,11 +200,7 @@ def build_report(outcomes: list[Outcome]) -> dict[str, Any]:
             **{f"hit@{k}": _mean([_hit(o, k) for o in with_docs]) for k in RANKS},
             "mrr@10": _mean([_reciprocal_rank(o) for o in with_docs]),
         },
-        "answer": {
-            "exact_match": _mean([o.scores["em"] for o in answerable]),
-            "f1": _mean([o.scores["f1"] for o in answerable]),
-            "answer_in_citation": _mean([float(o.scores["in_citation"]) for o in answerable]),
-        },
+        "answer": _answer_metrics(answerable),
         "citations": {
             "doc_accuracy": _mean([float(o.scores["doc_ok"]) for o in with_docs]),
             "quote_verified": _mean([float(flag) for flag in citations]),
@@ -190,6 +212,21 @@ def build_report(outcomes: list[Outcome]) -> dict[str, Any]:
         "latency_ms": {"p50": _percentile(latencies, 50), "p95": _percentile(latencies, 95)},
         "by_type": _by_type(outcomes),
         "per_question": [_row(o) for o in outcomes],
+    }
+
+
+def _answer_metrics(answerable: list[Outcome]) -> dict[str, float | None]:
+    """The reader's view first (what the displayed answer says), then the SQuAD and quote-inclusive figures."""
+    answered = [o for o in answerable if not o.answer.abstained]
+    short = [o for o in answered if o.scores["short"]]
+    return {
+        "answer_correct": _mean([float(o.scores["answer_correct"]) for o in answerable]),
+        "short_answer_rate": _mean([float(o.scores["short"]) for o in answered]),
+        "short_answer_precision": _mean([float(o.scores["answer_correct"]) for o in short]),
+        "wrong_answer_rate": _mean([float(o.scores["wrong"]) for o in answerable]),
+        "exact_match": _mean([o.scores["em"] for o in answerable]),
+        "f1": _mean([o.scores["f1"] for o in answerable]),
+        "answer_in_citation": _mean([float(o.scores["in_citation"]) for o in answerable]),
     }
 
 
@@ -221,6 +258,7 @@ def _row(outcome: Outcome) -> dict[str, Any]:
         "gold": list(outcome.probe.answers),
         "answer": outcome.answer.answer,
         "correct": bool(outcome.scores["correct"]),
+        "in_citation": outcome.scores.get("in_citation"),
         "abstained": outcome.answer.abstained,
         "confidence": round(outcome.answer.confidence, 4),
         "cited_docs": [citation.doc for citation in outcome.answer.citations],
@@ -239,10 +277,42 @@ def _percentile(ordered: list[float], percent: float) -> float | None:
     return round(ordered[index], 1)
 
 
+# ------------------------------------------------------------------------------ articles from disk
+class SourceTexts:
+    """Each cited article read from its own source file, once per doc for one eval run.
+
+    Never the index's copy: checking a quote against the text it was cut from proves nothing, while the file is
+    what a reader opens. A missing or unreadable file gives ``None``, so its citations count as unverified.
+    """
+
+    def __init__(self, sources: Mapping[str, str]) -> None:
+        self._sources = sources
+        self._texts: dict[str, str | None] = {}
+
+    def text(self, doc: str) -> str | None:
+        if doc not in self._texts:
+            source = self._sources.get(doc)
+            self._texts[doc] = read_source(Path(source), doc) if source else None
+        return self._texts[doc]
+
+
+def read_source(path: Path, doc: str) -> str | None:
+    """The text a reader gets from ``path``: the file through ``open()``, or the extracted text of HTML."""
+    if path.suffix.lower() in HTML_SUFFIXES:
+        loaded = load_article(SourceFile(path, doc))
+        return loaded.text if isinstance(loaded, Article) else None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def evaluate(service: Any, questions: Path, show_progress: bool = False) -> dict[str, Any]:
     """Run a question set through ``service`` (warm) and build the report."""
     items = load_question_set(questions)
     service.warm_up()
+    sources = SourceTexts({doc: record.source for doc, record in service.store.article_records().items()})
     bar = None
     if show_progress:
         from tqdm import tqdm
@@ -250,7 +320,7 @@ def evaluate(service: Any, questions: Path, show_progress: bool = False) -> dict
         bar = tqdm(total=sum(len(i.get("turns", [])) or 1 for i in items), desc="Evaluating", unit="q", file=sys.stderr)
     outcomes = []
     for outcome in run_probes(items, lambda question, history: service.ask(question, history=history)):
-        outcome.scores = score_outcome(outcome, service.articles.text)
+        outcome.scores = score_outcome(outcome, sources.text)
         outcomes.append(outcome)
         if bar is not None:
             bar.update(1)

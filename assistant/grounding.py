@@ -104,7 +104,8 @@ class _Numbering:
     def id_for(self, source: Source, span: Span, text: str, score: float) -> int | None:
         key = (source.doc, span.start, span.end)
         if key not in self.citations:
-            citation = cite(len(self.citations) + 1, source.doc, source.title, source.date, text, span, score)
+            scored = text[span.start : span.end]  # _cite scored this very slice of the same text
+            citation = cite(len(self.citations) + 1, source.doc, source.title, source.date, text, span, score, scored)
             if citation is None:
                 return None
             self.citations[key] = citation

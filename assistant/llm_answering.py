@@ -132,6 +132,7 @@ class LlmAnswerer:
             abstained=grounded.abstained,
             citations=grounded.citations,
             unsupported=grounded.unsupported,
+            alternatives=(),  # they number the extractive citations, which the model's answer replaces
         )
         return self._finish(answer, self.mode, started, timings)
 

@@ -102,12 +102,24 @@ class HybridRetriever:
     def lexical(self) -> LexicalIndex:
         return self._lexical.current()
 
-    def retrieve(self, query: str, k: int, since: str | None = None, until: str | None = None) -> list[Passage]:
+    def retrieve(
+        self,
+        query: str,
+        k: int,
+        since: str | None = None,
+        until: str | None = None,
+        exclude: frozenset[str] = frozenset(),
+    ) -> list[Passage]:
+        """The top ``k`` passages; ``exclude`` names articles to leave out (calibration builds questions whose
+        answer is missing from the corpus by hiding the articles that hold it)."""
         vector = self._embedder.embed_query(query)
         index = self._lexical.current()
         dense = self._resolve(self._store.dense_search(vector, self._candidates, since, until), index)
-        lexical = index.search(query, self._candidates, since, until)
-        return self._fuse(dense, [(hit.chunk, hit.score) for hit in lexical], k)
+        lexical = [(hit.chunk, hit.score) for hit in index.search(query, self._candidates, since, until)]
+        if exclude:
+            dense = [(chunk, score) for chunk, score in dense if chunk.doc not in exclude]
+            lexical = [(chunk, score) for chunk, score in lexical if chunk.doc not in exclude]
+        return self._fuse(dense, lexical, k)
 
     def _resolve(self, hits: list[tuple[str, float]], index: LexicalIndex) -> list[tuple[StoredChunk, float]]:
         """Dense hits as chunks, from the in-memory mirror; Chroma only for chunks it does not hold yet."""

@@ -19,7 +19,7 @@ from threading import Lock, RLock
 from typing import TYPE_CHECKING, Literal
 
 from assistant.answer_types import question_shape
-from assistant.answering import Answer, extract_answer
+from assistant.answering import Answer, Extracted, extract_answer
 from assistant.chat import (
     Turn,
     earlier_answers,
@@ -40,6 +40,7 @@ from assistant.errors import (
 from assistant.evidence import ArticleTexts, Candidate, gather, score
 from assistant.retrieval import HybridRetriever, LiveLexicalIndex, Passage
 from assistant.scoring import Model, load_model
+from assistant.support import question_names
 from index.articles import ARTICLE_SUFFIXES, Rejected, SourceFile, load_article
 from index.embedding import Embedder, load_embedder
 from index.ingest import IngestReport, ProgressFactory, ingest, silent_progress
@@ -53,6 +54,9 @@ log = logging.getLogger(__name__)
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_CACHED_LLM_MODES = 8
+# In LLM mode the model reads the passages and the faithfulness guard checks what it says, so the extractive
+# baseline it starts from abstains only when nothing was found (no passages, or a name no article uses).
+LLM_BASELINE_THRESHOLD = 0.0
 CONTINUITY_PASSAGES = 2  # passages of the previous question's articles that a follow-up keeps in view
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # a briefing is text: anything bigger is almost certainly not one
 _UNSAFE_NAME_CHARS = re.compile(r"[^\w.-]+")
@@ -217,7 +221,7 @@ class BriefingService:
         answerer = self._llm_answerer(mode)
 
         def extract(query: str, context: History) -> Answer:
-            return self._extractive(query, context, since, until)
+            return self._extractive(query, context, since, until, abstain_below=LLM_BASELINE_THRESHOLD)
 
         return answerer.run(question, history, extract, streaming)
 
@@ -242,7 +246,14 @@ class BriefingService:
     def _llm_answerers(self) -> dict[str, LlmAnswerer]:
         return {}
 
-    def _extractive(self, question: str, history: History, since: str | None, until: str | None) -> Answer:
+    def _extractive(
+        self,
+        question: str,
+        history: History,
+        since: str | None,
+        until: str | None,
+        abstain_below: float | None = None,
+    ) -> Answer:
         question = self.validate(question)
         if self.settings.entity_spans == "spacy":  # loaded once; missing is a one-line error, not a fallback
             from assistant.spans import preload
@@ -250,17 +261,9 @@ class BriefingService:
             preload()
         since, until = _valid_date(since, "since"), _valid_date(until, "until")
         started = time.perf_counter()
-        evidence = self.evidence(question, turns_from(history), since, until)
-        extracted = extract_answer(
-            evidence.ranked,
-            question_shape(question),
-            evidence.query,
-            self.articles,
-            self.model.confidence,
-            self.settings.abstain_below,
-            evidence.follow_up,
-            self.settings.entity_spans == "spacy",
-        )
+        turns = turns_from(history)
+        evidence = self.evidence(question, turns, since, until)
+        extracted = self.decide(question, turns, evidence, evidence.ranked, abstain_below)
         finished = time.perf_counter()
         return Answer(
             question=question,
@@ -276,19 +279,50 @@ class BriefingService:
             },
             confidence=extracted.confidence,
             standalone_question=evidence.query,
+            alternatives=extracted.alternatives,
+            closest=extracted.closest,
+        )
+
+    def decide(
+        self,
+        question: str,
+        history: History,
+        evidence: Evidence,
+        ranked: list[Candidate],
+        abstain_below: float | None = None,
+    ) -> Extracted:
+        """The extractive answer over ranked evidence (``tune`` passes its own ranking and threshold)."""
+        focus = focused_question(question, turns_from(history))
+        return extract_answer(
+            ranked,
+            question_shape(question),
+            evidence.query,
+            self.articles,
+            self.model.confidence,
+            self.settings.abstain_below if abstain_below is None else abstain_below,
+            evidence.follow_up,
+            self.settings.entity_spans == "spacy",
+            question_names(focus),
+            self.retriever.lexical.knows,
         )
 
     def evidence(
-        self, question: str, history: list[Turn], since: str | None = None, until: str | None = None
+        self,
+        question: str,
+        history: list[Turn],
+        since: str | None = None,
+        until: str | None = None,
+        exclude: frozenset[str] = frozenset(),
     ) -> Evidence:
-        """Retrieval and ranked evidence for a question in its conversation (the answer path; also ``tune``)."""
+        """Retrieval and ranked evidence for a question in its conversation (the answer path; also ``tune``,
+        which hides a question's evidence articles through ``exclude`` to see what an unanswerable looks like)."""
         started = time.perf_counter()
         query = standalone_question(question, history)
         follow_up = bool(history) and is_follow_up(question)
-        passages = self.retriever.retrieve(query, self.settings.passages, since, until)
+        passages = self.retriever.retrieve(query, self.settings.passages, since, until, exclude)
         previous = previous_search(history) if follow_up else None
         if previous:  # keep the previous question's articles in view, or "it" drifts to another article
-            kept = self.retriever.retrieve(previous, CONTINUITY_PASSAGES, since, until)
+            kept = self.retriever.retrieve(previous, CONTINUITY_PASSAGES, since, until, exclude)
             seen = {passage.chunk.id for passage in kept}
             passages = (kept + [p for p in passages if p.chunk.id not in seen])[: self.settings.passages]
         retrieve_ms = (time.perf_counter() - started) * 1000

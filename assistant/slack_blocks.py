@@ -5,19 +5,23 @@ more than 50 blocks, so every piece of text here is cut to fit at whitespace, af
 answer becomes several messages rather than a failed one. Pure functions: no Slack client in sight, so the
 layout can be checked without a network.
 
-The layout: the answer; each citation as a block quote headed by its number, article title and date; a
+The layout: the answer; when briefings disagree, a context line with what the others say (value, date and
+citation number); each citation as a block quote headed by its number, article title and date; a
 context line naming the sources (doc id, date, character offsets, so anyone can check the quote); 👍/👎
 buttons that carry the answer's feedback id. When the briefings do not answer, the plain sentence from the
-answering step and the nearest sources instead.
+answering step, the closest sentences found (each a block quote with its title and date, labelled as not an
+answer) and the nearest sources instead.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
-from assistant.answering import Answer
+from assistant.alternatives import OTHER_BRIEFINGS_SAY, alternative_label
+from assistant.answering import CLOSEST_I_FOUND, Answer
 from assistant.citations import Citation
 from assistant.retrieval import Passage
 
@@ -49,8 +53,11 @@ def answer_messages(answer: Answer, feedback_id: str | None = None, asked_by: st
         )
     blocks += _answer_sections(answer)
     if answer.abstained:
+        blocks += _closest_sections(answer.closest)
         blocks += _nearest_sources(answer.passages)
     else:
+        if answer.alternatives:
+            blocks.append(_alternatives_context(answer))
         blocks += [block for citation in answer.citations for block in _citation_sections(citation)]
         if answer.citations:
             blocks.append(_sources_context(answer.citations))
@@ -84,8 +91,23 @@ def feedback_ids(message: Message) -> list[str]:
 def _answer_sections(answer: Answer) -> list[Block]:
     text = answer.answer
     if not answer.abstained and answer.citations and not _CITED.search(text):
-        text = f"{text} [{answer.citations[0].id}]"  # the extractive answer is a span of the first quote
+        text = f"{text} [{_backing_citation(answer).id}]"  # the extractive answer is a span of this quote
     return [_section(piece) for piece in fit(text)]
+
+
+def _backing_citation(answer: Answer) -> Citation:
+    """The first citation that is not there for an alternative: the one the shown answer was taken from."""
+    elsewhere = {alternative.citation for alternative in answer.alternatives}
+    return next((c for c in answer.citations if c.id not in elsewhere), answer.citations[0])
+
+
+def _alternatives_context(answer: Answer) -> Block:
+    """Each alternative as its own element, its value cut so that the date and number always show."""
+    labels = [
+        escape(alternative_label(replace(alternative, answer=_truncate(alternative.answer, MAX_EXCERPT))))
+        for alternative in answer.alternatives
+    ]
+    return _context([f"*{OTHER_BRIEFINGS_SAY}*", *labels])
 
 
 def _citation_sections(citation: Citation) -> list[Block]:
@@ -99,6 +121,22 @@ def _citation_sections(citation: Citation) -> list[Block]:
 def _sources_context(citations: Sequence[Citation]) -> Block:
     lines = [f"[{c.id}] `{escape(c.doc)}`{_dated(c.date)} · chars {c.start}–{c.end}" for c in citations]
     return _context(["*Sources*", *lines[: MAX_CONTEXT_ELEMENTS - 1]])
+
+
+def _closest_sections(closest: Sequence[Citation]) -> list[Block]:
+    """A refusal's closest sentences, one section each: quote cut to an excerpt, then its title and date.
+
+    The quote and title are cut before escaping, so a section stays far below Slack's limit however many
+    ``&`` or ``<`` they hold.
+    """
+    if not closest:
+        return []
+    blocks: list[Block] = [_section(f"*{CLOSEST_I_FOUND}* _(not an answer: these sentences do not say it)_")]
+    for citation in closest:
+        quote = fit(_truncate(" ".join(citation.quote.split()), MAX_EXCERPT), quoted=True)[0]
+        source = escape(_truncate(citation.title or citation.doc, MAX_TITLE))
+        blocks.append(_section(f"{quote} — {source}" + (f" ({citation.date})" if citation.date else "")))
+    return blocks
 
 
 def _nearest_sources(passages: Sequence[Passage]) -> list[Block]:

@@ -76,10 +76,39 @@ def best_span(
         spacy_choices = _entity_choices(sentence, shape, known) if use_spacy else []
         choices = spacy_choices or _pattern_choices(sentence, shape, known, typed)
         if choices:
-            return _nearest(sentence, choices, query, shape.head)
+            return _unambiguous(sentence, choices, query, shape.head)
     if shape.kind is Kind.OTHER or not typed:
         return None
-    return _nearest(sentence, [Choice(found, 1) for found in typed], query)
+    return _unambiguous(sentence, [Choice(found, 1) for found in typed], query)
+
+
+def _unambiguous(sentence: str, choices: list[Choice], query: str, head: str | None = None) -> Found | None:
+    """The best choice when nothing else in the sentence could answer as well; ``None`` when two could.
+
+    "Putin and Macron spoke about NATO" holds two names that could answer "Who did Putin speak with?";
+    nearness to the question's words is too weak a reason to pick one, and a wrong short answer misleads
+    where the whole sentence does not. Overlapping choices ("Emmanuel Macron", "President Emmanuel Macron")
+    are one candidate; a choice with structural support (the agent of a passive, a phrase ending in the
+    question's head noun, a place after "in") outranks plain names.
+    """
+    chosen = _nearest(sentence, choices, query, head)
+    top = max(choice.preference for choice in choices)
+    rivals = [
+        choice.found
+        for choice in choices
+        if choice.preference == top
+        and not _overlapping(choice.found, chosen)
+        and _normal(choice.found.text(sentence)) != _normal(chosen.text(sentence))
+    ]
+    return None if rivals else chosen
+
+
+def _overlapping(one: Found, other: Found) -> bool:
+    return one.start < other.end and other.start < one.end
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 _AGENT = re.compile(

@@ -2,9 +2,13 @@
 
 Ranking is fitted listwise: for each answerable question, a softmax over its candidate sentences, maximising
 the probability mass on sentences that contain a gold answer (L2-regularised gradient descent; a few
-thousand candidates fit in seconds with numpy). Abstention is a logistic regression over the best sentence's
-signals, answerable vs unanswerable, with the threshold chosen to refuse as many unanswerable questions as
-possible while refusing at most ``max_false_abstain`` of the answerable ones.
+thousand candidates fit in seconds with numpy). Abstention is a logistic regression for "the answer a
+reader would see is right", over what the answer path shows under those weights, on the sets' questions and
+on the same questions with their evidence articles hidden (near misses the corpus cannot answer). Its
+threshold is the one that helps a reader most on the same data (see :func:`_threshold`).
+
+The shipped ``assistant/model.json`` is made by ``make calibrate`` from the public news development set
+only, so the figures reported on the project's own question sets are measured on questions it never saw.
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ from typing import Any
 import numpy as np
 
 from assistant.evaluation import contains_answer, load_question_set
-from assistant.scoring import CONFIDENCE_SIGNALS, SIGNALS, ConfidenceModel, Model, Weights, confidence_inputs
+from assistant.scoring import CONFIDENCE_SIGNALS, SIGNALS, ConfidenceModel, Model, Weights
 
 L2 = 0.01
 STEPS = 1500
 LEARNING_RATE = 0.5
+NEVER_ABSTAIN = -1.0
+GAIN_TOLERANCE = 0.01  # gains this close count as equal (one question in a hundred)
+HIDDEN_ANSWER_DEPTH = 10  # candidates searched for the gold answer once a question's evidence is hidden
 
 
 @dataclass(frozen=True)
@@ -64,18 +71,19 @@ def fit_ranking(examples: list[Example]) -> Weights:
     return Weights({name: round(float(value), 4) for name, value in zip(SIGNALS, weights, strict=True)})
 
 
-def confidence_features(signals: np.ndarray, weights: Weights, follow_up: bool = False) -> dict[str, float]:
-    vector = np.array([weights.values[name] for name in SIGNALS])
-    scores = signals @ vector if len(signals) else np.zeros(0)
-    order = np.argsort(-scores)
-    best = dict(zip(SIGNALS, signals[order[0]], strict=True)) if len(order) else {}
-    return confidence_inputs([float(scores[i]) for i in order], {k: float(v) for k, v in best.items()}, follow_up)
+@dataclass(frozen=True)
+class Decision:
+    """What the answer path would show for one question, and whether a reader would be right to trust it."""
+
+    features: dict[str, float]  # the abstention model's inputs (see scoring.confidence_inputs)
+    correct: bool  # the displayed answer holds a gold answer
+    answerable: bool  # false for unanswerable questions and for questions whose evidence was hidden
 
 
-def fit_confidence(examples: list[Example], weights: Weights, max_false_abstain: float = 0.15) -> ConfidenceModel:
-    rows = [confidence_features(e.signals, weights, e.follow_up) for e in examples]
-    features = np.array([[row[name] for name in CONFIDENCE_SIGNALS] for row in rows])
-    labels = np.array([e.answerable for e in examples], dtype=float)
+def fit_confidence(decisions: list[Decision]) -> ConfidenceModel:
+    """Logistic regression for P(the displayed answer is right), classes balanced, then the threshold."""
+    features = np.array([[d.features[name] for name in CONFIDENCE_SIGNALS] for d in decisions])
+    labels = np.array([d.correct for d in decisions], dtype=float)
     mean, spread = features.mean(axis=0), features.std(axis=0) + 1e-9
     scaled = (features - mean) / spread
     coefficients, bias = np.zeros(len(CONFIDENCE_SIGNALS)), 0.0
@@ -91,25 +99,41 @@ def fit_confidence(examples: list[Example], weights: Weights, max_false_abstain:
         round(float(bias - (coefficients * mean / spread).sum()), 4),
         0.5,
     )
-    return ConfidenceModel(model.values, model.bias, _threshold(model, rows, labels, max_false_abstain))
+    return ConfidenceModel(model.values, model.bias, _threshold(model, decisions))
 
 
-def _threshold(
-    model: ConfidenceModel, rows: list[dict[str, float]], labels: np.ndarray, max_false_abstain: float
-) -> float:
-    """The highest threshold that keeps false abstention within bounds (refusing the most unanswerables)."""
-    probabilities = np.array([model.probability(row) for row in rows])
-    answerable = probabilities[labels == 1]
-    best = 0.0
+def _threshold(model: ConfidenceModel, decisions: list[Decision]) -> float:
+    """The lowest threshold at which a reader gains most on answerable questions: answer_correct minus
+    wrong_answer_rate.
+
+    Refusing then costs a right answer as much as showing a wrong one costs, so the threshold rises only while
+    it removes more wrong answers than right ones; among equal gains the lowest wins, keeping right answers.
+    Questions the corpus cannot answer are refused along the way, without being traded against right answers.
+    """
+    probabilities = np.array([model.probability(d.features) for d in decisions])
+    answerable = np.array([d.answerable for d in decisions])
+    correct = np.array([d.correct for d in decisions])
+    if not answerable.any():
+        return 0.5
+    gains = []
     for candidate in np.unique(np.round(probabilities, 4)):
-        if answerable.size and (answerable < candidate).mean() <= max_false_abstain:
-            best = max(best, float(candidate))
-    return round(best, 4)
+        answered = (probabilities >= candidate)[answerable]
+        right = correct[answerable]
+        gains.append((float((answered & right).mean() - (answered & ~right).mean()), float(candidate)))
+    best_gain = max(gain for gain, _ in gains)
+    return round(min(candidate for gain, candidate in gains if gain >= best_gain - GAIN_TOLERANCE), 4)
 
 
-def fit(examples: list[Example], sources: list[str], max_false_abstain: float = 0.15) -> Model:
-    weights = fit_ranking(examples)
-    return Model(weights, fit_confidence(examples, weights, max_false_abstain), sources)
+def fit(service: Any, paths: list[Path], sources: list[str], hide_evidence: bool = True) -> Model:
+    """Ranking weights from the sets' answerable questions, then abstention from what that ranking shows.
+
+    With ``hide_evidence``, every answerable question is asked a second time with its evidence articles left
+    out of retrieval: the corpus then (most likely) cannot answer it, which gives the abstention model
+    realistic near misses instead of only the few written unanswerable questions.
+    """
+    weights = fit_ranking(collect(service, paths))
+    decisions = collect_decisions(service, paths, weights, hide_evidence)
+    return Model(weights, fit_confidence(decisions), sources)
 
 
 def collect(service: Any, paths: list[Path]) -> list[Example]:
@@ -118,25 +142,57 @@ def collect(service: Any, paths: list[Path]) -> list[Example]:
 
     examples = []
     for path in paths:
-        for item in load_question_set(path):
-            for question, history, golds, answerable in _questions_of(item):
-                evidence = service.evidence(question, turns_from(history))
-                signals, sentences = [c.signals for c in evidence.ranked], [c.text for c in evidence.ranked]
-                examples.append(example_from(signals, sentences, golds, answerable, evidence.follow_up))
+        for question, history, golds, answerable, _ in _questions(paths=[path]):
+            evidence = service.evidence(question, turns_from(history))
+            signals, sentences = [c.signals for c in evidence.ranked], [c.text for c in evidence.ranked]
+            examples.append(example_from(signals, sentences, golds, answerable, evidence.follow_up))
     return examples
 
 
-def _questions_of(item: dict[str, Any]) -> Iterator[tuple[str, list[dict[str, str]], list[str], bool]]:
+def collect_decisions(service: Any, paths: list[Path], weights: Weights, hide_evidence: bool) -> list[Decision]:
+    """What the answer path shows for each question under ``weights`` (never abstaining), and if it is right."""
+    from assistant.chat import turns_from
+
+    decisions = []
+    for question, history, golds, answerable, evidence_docs in _questions(paths):
+        asked = [(frozenset[str](), answerable)]
+        if hide_evidence and answerable and evidence_docs and not history:
+            asked.append((evidence_docs, False))
+        for hidden, still_answerable in asked:
+            evidence = service.evidence(question, turns_from(history), exclude=hidden)
+            ranked = sorted(evidence.ranked, key=lambda c: weights.score(c.signals), reverse=True)
+            if hidden and any(contains_answer(c.text, golds) for c in ranked[:HIDDEN_ANSWER_DEPTH]):
+                continue  # another article holds the answer too: not a question the corpus cannot answer
+            for candidate in ranked:
+                candidate.score = weights.score(candidate.signals)
+            shown = service.decide(question, history, evidence, ranked, abstain_below=NEVER_ABSTAIN)
+            if not shown.features:
+                continue  # refused before the abstention model is asked (no article names the question's names)
+            correct = still_answerable and contains_answer(shown.text, golds)
+            decisions.append(Decision(shown.features, correct, still_answerable))
+    return decisions
+
+
+def _questions(paths: list[Path]) -> Iterator[tuple[str, list[dict[str, str]], list[str], bool, frozenset[str]]]:
+    for path in paths:
+        for item in load_question_set(path):
+            yield from _questions_of(item)
+
+
+def _questions_of(
+    item: dict[str, Any],
+) -> Iterator[tuple[str, list[dict[str, str]], list[str], bool, frozenset[str]]]:
     """Single questions as they are; conversation turns with the earlier turns (gold answers) as history."""
     if "turns" not in item:
         golds = [str(a) for a in item.get("answers") or []]
-        yield str(item["question"]), [], golds, bool(item.get("answerable", bool(golds)))
+        docs = frozenset(str(e["doc"]) for e in item.get("evidence") or () if isinstance(e, dict) and "doc" in e)
+        yield str(item["question"]), [], golds, bool(item.get("answerable", bool(golds))), docs
         return
     history: list[dict[str, str]] = []
     for turn in item["turns"]:
         golds = [str(a) for a in turn.get("answers") or []]
         if golds or turn.get("answerable") is False:
-            yield str(turn["user"]), list(history), golds, bool(golds)
+            yield str(turn["user"]), list(history), golds, bool(golds), frozenset()
         history += [
             {"role": "user", "content": str(turn["user"])},
             {"role": "assistant", "content": golds[0] if golds else ""},

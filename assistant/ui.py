@@ -13,13 +13,15 @@ import html
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 from fastapi import FastAPI
 
-from assistant.answering import Answer
+from assistant.alternatives import OTHER_BRIEFINGS_SAY, alternative_label
+from assistant.answering import CLOSEST_I_FOUND, Answer
 from assistant.citations import Citation
 from assistant.errors import BriefingsError, DocumentRejected, IndexProblem, QuestionError
 from assistant.service import AddedDocument, BriefingService
@@ -36,6 +38,7 @@ UPLOAD_TYPES = [".txt", ".md", ".html"]
 CONTEXT_REACH = 320  # characters of the passage shown on each side of a quote
 NEAREST_SHOWN = 3  # passages shown when the answer abstains
 NEAREST_CHARS = 480  # of each, enough to judge it; the whole article is a click away
+CLOSEST_CHARS = 240  # of each closest quote under a refusal: enough to judge it, too short to pass for an answer
 HOW_TO_INGEST = (
     "No briefings are indexed yet. Run `briefings ingest corpus/` in a terminal (or `make run`), "
     "or add a briefing file under **Add a briefing**."
@@ -321,10 +324,19 @@ class ChatAdapter:
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The chat bubble: the answer with its citation numbers, then one line per cited article."""
+    """The chat bubble: the answer with its citation numbers, what other briefings say, one line per article.
+
+    A citation that backs only an alternative is numbered beside that alternative, not beside the answer,
+    which those sources contradict.
+    """
     if answer.abstained or not answer.citations:
-        return f"{_md(answer.answer)}\n\nThe nearest passages are under *Nearest passages* for you to check."
-    numbers = " ".join(f"[{citation.id}]" for citation in answer.citations)
+        return (
+            f"{_md(answer.answer)}\n\n{closest_markdown(answer)}"
+            "The nearest passages are under *Nearest passages* for you to check."
+        )
+    elsewhere = {alternative.citation for alternative in answer.alternatives}
+    backing = [citation for citation in answer.citations if citation.id not in elsewhere] or list(answer.citations)
+    numbers = " ".join(f"[{citation.id}]" for citation in backing)
     by_article: dict[str, list[Citation]] = {}
     for citation in answer.citations:
         by_article.setdefault(citation.doc, []).append(citation)
@@ -333,7 +345,34 @@ def answer_markdown(answer: Answer) -> str:
         + (f", {cited[0].date}" if cited[0].date else "")
         for doc, cited in by_article.items()
     ]
-    return f"{_md(answer.answer)} {numbers}\n\n" + "\n".join(lines)
+    return f"{_md(answer.answer)} {numbers}\n\n" + alternatives_markdown(answer) + "\n".join(lines)
+
+
+def alternatives_markdown(answer: Answer) -> str:
+    """ "Other briefings say:" and a list item per alternative (value, date, citation); empty when none."""
+    if not answer.alternatives:
+        return ""
+    items = [
+        f"- {alternative_label(replace(alternative, answer=_md(alternative.answer)))}"
+        for alternative in answer.alternatives
+    ]
+    return f"**{OTHER_BRIEFINGS_SAY}**\n\n" + "\n".join(items) + "\n\n"
+
+
+def closest_markdown(answer: Answer) -> str:
+    """Under a refusal, the sentences that came nearest, labelled so that none of them reads as the answer.
+
+    Each is its own block quote (a blank line apart, or Markdown would run them together); empty when the
+    answer is not a refusal or nothing came close.
+    """
+    if not answer.abstained or not answer.closest:
+        return ""
+    quotes = [
+        f"> {_md(_shortened(' '.join(c.quote.split()), CLOSEST_CHARS))} — *{_md(c.title or c.doc)}*"
+        + (f" ({c.date})" if c.date else "")
+        for c in answer.closest
+    ]
+    return f"**{CLOSEST_I_FOUND}** *(not an answer: these sentences do not say it)*\n\n" + "\n\n".join(quotes) + "\n\n"
 
 
 def highlighted_context(text: str, start: int, end: int, reach: int = CONTEXT_REACH) -> str:

@@ -1,9 +1,10 @@
 """Load one file into an :class:`Article`, or say why it is not one.
 
 Offsets in citations count characters into ``Article.text``; for ``.txt`` and ``.md`` that is the whole
-file decoded as UTF-8 (date line included), so anyone can verify a quote with
-``open(path, encoding="utf-8").read()[start:end]``. For HTML it is the text extracted by trafilatura, which
-the index stores so the API and UI can show it.
+file exactly as ``open(path, encoding="utf-8").read()`` returns it (date line and any BOM included, line ends
+translated to ``\n``), so anyone can verify a quote with ``open(path, encoding="utf-8").read()[start:end]``.
+For HTML it is the text extracted by trafilatura, which the index stores so the API and UI can show it.
+The recorded ``source`` is the resolved absolute path, so a quote can be checked from any working directory.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ def load_article(source: SourceFile) -> Article | Rejected:
         decoded, lossy = raw.decode("utf-8"), False
     except UnicodeDecodeError:
         decoded, lossy = raw.decode("utf-8", errors="replace"), True
+    decoded = universal_newlines(decoded)
     if source.path.suffix.lower() in HTML_SUFFIXES:
         text, html_title = _extract_html(decoded)
     else:
@@ -113,7 +115,16 @@ def load_article(source: SourceFile) -> Article | Rejected:
     date = parse_date_line(text)
     title = html_title or _title_of(text, markdown=source.path.suffix.lower() in {".md", ".markdown"})
     digest = hashlib.sha256(raw).hexdigest()
-    return Article(source.doc_id, title, date, text, str(source.path), digest, lossy)
+    return Article(source.doc_id, title, date, text, str(source.path.resolve()), digest, lossy)
+
+
+def universal_newlines(text: str) -> str:
+    """Line ends as a reader sees them: text-mode ``open()`` turns ``\r\n`` and a lone ``\r`` into ``\n``.
+
+    Without this a file saved with Windows or old Mac line ends would be indexed with offsets that drift from
+    the text a reader gets, by one character per line end before the quote.
+    """
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def parse_date_line(text: str) -> str | None:
@@ -134,7 +145,11 @@ def body_without_date(text: str) -> str:
 
 
 def _title_of(text: str, markdown: bool) -> str:
-    """First heading, else the first line (after the date marker), cut to its first sentence."""
+    """First heading, else the first line (after the date marker), cut to its first sentence.
+
+    A byte-order mark stays in the text (a reader's ``open()`` keeps it, and offsets count it) but not in a title.
+    """
+    text = text.removeprefix("\ufeff")
     if markdown:
         heading = _MD_HEADING.search(text)
         if heading:

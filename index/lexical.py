@@ -9,6 +9,7 @@ lexical hit needs no round trip to Chroma, and keeps document frequencies for id
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import math
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 FORMAT_VERSION = 3  # 3: sentence vectors as memory-mapped arrays beside the rows
+SHORT_WORD = 5  # words up to this length must match whole; longer ones may differ in their last letters
+SHORT_WORD = 5  # words up to this length must match whole; longer ones may differ in their last letters
 BLEND_CHUNKS = 2000  # from this many chunks on, term weights are pure corpus idf
 BACKGROUND_SCALE = 1.3  # puts general-English rarity (8 - Zipf frequency) on the scale of idf
 _WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
@@ -99,6 +102,7 @@ class LexicalIndex:
         self.by_id = {chunk.id: chunk for chunk in chunks}
         self._df = document_frequency
         self._idf: dict[str, float] = {}
+        self._sorted_terms: list[str] | None = None
         self.generation = generation
         self._date_numbers = np.array([date_number(chunk.date) for chunk in chunks], dtype=np.int64)
 
@@ -115,6 +119,28 @@ class LexicalIndex:
         if ordered:
             retriever.index(tokens, show_progress=False)
         return cls(retriever, ordered, dict(frequency), generation)
+
+    def knows(self, word: str) -> bool:
+        """Does any chunk hold ``word``? Long words match by their first letters, so "Ukrainian" finds the
+        stem of "Ukraine" (a name the corpus never uses cannot be what it is about)."""
+        wanted = terms(word)
+        if not wanted:
+            return True  # a stop word says nothing about the corpus
+        if len(word) <= SHORT_WORD:
+            return all(term in self._df for term in wanted)
+        if all(term in self._df for term in wanted):
+            return True
+        vocabulary = self._vocabulary()
+        for prefix in (word.lower()[: max(SHORT_WORD, len(word) - 3)], wanted[0]):
+            at = bisect.bisect_left(vocabulary, prefix)
+            if at < len(vocabulary) and vocabulary[at].startswith(prefix):
+                return True
+        return False
+
+    def _vocabulary(self) -> list[str]:
+        if self._sorted_terms is None:
+            self._sorted_terms = sorted(self._df)
+        return self._sorted_terms
 
     def idf(self, term: str) -> float:
         """Smoothed inverse document frequency; unseen terms count as rare."""

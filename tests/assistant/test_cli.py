@@ -105,7 +105,15 @@ def test_eval_writes_report_json_markdown_and_chart(seed_env: dict[str, str], tm
         "per_question",
     }
     assert set(body["retrieval"]) == {"hit@1", "hit@5", "hit@10", "mrr@10"}
-    assert set(body["answer"]) == {"exact_match", "f1", "answer_in_citation"}
+    assert set(body["answer"]) == {
+        "answer_correct",
+        "short_answer_rate",
+        "short_answer_precision",
+        "wrong_answer_rate",
+        "exact_match",
+        "f1",
+        "answer_in_citation",
+    }
     assert set(body["citations"]) == {"doc_accuracy", "quote_verified"}
     assert set(body["abstention"]) == {"correct_abstain_rate", "false_abstain_rate"}
     assert report.read_text().startswith("# Evaluation") and report.with_suffix(".png").stat().st_size > 1000

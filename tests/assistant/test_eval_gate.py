@@ -1,7 +1,8 @@
 """The project's own question set must keep passing agreed thresholds (a quality regression gate).
 
-Thresholds sit a little below the measured figures (README, "Quality") so that noise does not fail the
-build but a real regression does.
+Thresholds sit a little below (ceilings a little above) the measured figures (README, "Quality") so that
+noise does not fail the build but a real regression does. The abstention model is fitted on the news
+development set only, so these are figures on questions it never saw.
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ from assistant.service import BriefingService
 from tests.conftest import PROJECT
 
 GATES = {
-    ("answer", "answer_in_citation"): 0.75,
+    ("answer", "answer_correct"): 0.5,
+    ("answer", "short_answer_precision"): 0.9,
     ("citations", "quote_verified"): 1.0,
-    ("citations", "doc_accuracy"): 0.8,
-    ("abstention", "correct_abstain_rate"): 0.5,
+    ("citations", "doc_accuracy"): 0.5,
+    ("abstention", "correct_abstain_rate"): 0.6,
 }
-MAX_FALSE_ABSTAIN = 0.2
+CEILINGS = {
+    ("answer", "wrong_answer_rate"): 0.1,
+    ("abstention", "false_abstain_rate"): 0.5,
+}
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +38,15 @@ def test_metric_meets_its_gate(report: dict, group: str, name: str) -> None:
     assert report[group][name] >= GATES[(group, name)], report[group]
 
 
-def test_few_answerable_questions_are_refused(report: dict) -> None:
-    assert report["abstention"]["false_abstain_rate"] <= MAX_FALSE_ABSTAIN
+@pytest.mark.parametrize(("group", "name"), list(CEILINGS))
+def test_metric_stays_under_its_ceiling(report: dict, group: str, name: str) -> None:
+    assert report[group][name] <= CEILINGS[(group, name)], report[group]
 
 
 def test_conversations_resolve_follow_ups(seed_service: BriefingService) -> None:
     conversations = evaluate(seed_service, PROJECT / "corpus" / "conversations.jsonl")
-    assert conversations["answer"]["answer_in_citation"] >= 0.6
+    assert conversations["answer"]["answer_correct"] >= 0.25
+    assert conversations["answer"]["wrong_answer_rate"] <= 0.2
     assert conversations["citations"]["quote_verified"] == 1.0
 
 

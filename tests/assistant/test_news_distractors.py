@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.evaluation import contains_answer
 from assistant.service import BriefingService
 from tests.conftest import NEWS, SEED_CORPUS, SEED_DOC, requires_news
 
@@ -40,12 +41,14 @@ def test_card_question_still_cites_the_seed(mixed_service: BriefingService) -> N
 def test_news_questions_are_answered_from_their_notes(mixed_service: BriefingService) -> None:
     questions = [json.loads(line) for line in (NEWS / "questions-dev.jsonl").read_text().splitlines()]
     answerable = [q for q in questions if q["answerable"]][:30]
-    found = 0
+    right = wrong = 0
     for item in answerable:
         answer = mixed_service.ask(item["question"])
-        quotes = " ".join([answer.answer] + [c.quote for c in answer.citations]).lower()
-        found += any(gold.lower() in quotes for gold in item["answers"])
+        shown = contains_answer(answer.answer, item["answers"])
+        right += shown
+        wrong += not answer.abstained and not shown
         for citation in answer.citations:
             text = mixed_service.articles.text(citation.doc)
             assert text is not None and text[citation.start : citation.end] == citation.quote
-    assert found / len(answerable) >= 0.6
+    assert right / len(answerable) >= 0.3, (right, wrong)
+    assert wrong < right, "more wrong answers shown than right ones"

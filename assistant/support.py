@@ -1,0 +1,100 @@
+"""Does the corpus, and does the evidence, talk about what the question talks about?
+
+A sentence can rank first because it shares the question's common words ("call", "how long") while being
+about other people: "How long was the Biden–Xi call?" against a briefing on a Putin–Macron call. Retrieval
+always returns *something*, so the names a question uses (people, places, organisations, events) are
+checked twice:
+
+* against the whole corpus: a name that no article uses means the briefings cannot be about it, and the
+  question is refused outright;
+* against the evidence article: the share of the question's name words it mentions is one of the signals
+  the abstention model weighs. It is a signal, not a rule, because questions often carry context the
+  answering article leaves out ("Which European nation voted ...?" is answered by an article on France).
+
+Matching is lenient about form: "Russian" matches "Russia", "Putin's" matches "Putin", and a name counts as
+present when each of its words is somewhere in the text (word order and adjacency vary).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+from index.lexical import SHORT_WORD
+
+# Capitalised words, possibly joined by a few lower-case connectors ("Bank of England", "Charles de Gaulle").
+_NAME = re.compile(r"[A-Z][\w'’.&-]*(?:\s+(?:(?:of|de|da|del|von|van|al|bin|the|and|for|&)\s+)?[A-Z][\w'’.&-]*)*")
+_CONNECTORS = frozenset("of de da del von van al bin the and for &".split())
+# Capitalised for grammar, not because they name anything.
+_NOT_NAMES = frozenset(
+    """
+    who whom whose what which when where why how is was are were did does do has have had will would can could
+    should may might according in on at for after before during since the a an this that these those it he she
+    they we i you his her their its our if and but or so as by from to with of about between than also
+    mr mrs ms dr sir saint st monday tuesday wednesday thursday friday saturday sunday january february march
+    april may june july august september october november december today yesterday tomorrow
+    """.split()
+)
+_POSSESSIVE = re.compile(r"['’]s?$")
+
+
+def question_names(question: str) -> tuple[str, ...]:
+    """The names a question uses: capitalised phrases, without grammar words and the question's first word.
+
+    The first word is capitalised because it starts the sentence, so it counts only as part of a longer name
+    ("Joe Biden said ..."). Dotted abbreviations ("U.S.") are skipped: their spellings vary too much.
+    """
+    names: list[str] = []
+    for match in _NAME.finditer(question):
+        words = [_POSSESSIVE.sub("", word).strip(".") for word in match.group().split()]
+        if match.start() == _first_word_start(question) and len(words) == 1:
+            continue
+        kept = [w for w in words if w and w.lower() not in _NOT_NAMES and not _is_dotted(w) and len(w) > 1]
+        if kept and any(w[0].isupper() for w in kept):
+            names.append(" ".join(kept))
+    return tuple(dict.fromkeys(names))
+
+
+def _first_word_start(text: str) -> int:
+    match = re.search(r"\S", text)
+    return match.start() if match else 0
+
+
+def _is_dotted(word: str) -> bool:
+    return "." in word
+
+
+def unknown_names(names: tuple[str, ...], corpus_knows: Callable[[str], bool]) -> list[str]:
+    """The names of which some word occurs in no article of the corpus."""
+    return [name for name in names if not all(corpus_knows(word) for word in _name_words(name))]
+
+
+def mentioned_share(names: tuple[str, ...], text: str) -> float:
+    """The share of the names' words that ``text`` mentions; 1.0 for a question without names."""
+    words = [word for name in names for word in _name_words(name)]
+    if not words:
+        return 1.0
+    return sum(_word_in(word, text) for word in words) / len(words)
+
+
+def missing_names(names: tuple[str, ...], text: str) -> list[str]:
+    """The names of which some word does not occur in ``text`` (case-insensitive, lenient endings)."""
+    return [name for name in names if not all(_word_in(word, text) for word in _name_words(name))]
+
+
+def _name_words(name: str) -> list[str]:
+    return [word for word in re.split(r"[\s-]+", name) if word and word.lower() not in _CONNECTORS]
+
+
+def _word_in(word: str, text: str) -> bool:
+    return _word_pattern(word).search(text) is not None
+
+
+@lru_cache(maxsize=4096)
+def _word_pattern(word: str) -> re.Pattern[str]:
+    """ "Xi" must be the word Xi; "Ukrainian" may be "Ukraine" (a shared stem of all but its last 3 letters)."""
+    if len(word) <= SHORT_WORD:
+        return re.compile(rf"(?<!\w){re.escape(word)}(?:['’]s)?(?!\w)", re.IGNORECASE)
+    stem = word[: max(SHORT_WORD, len(word) - 3)]
+    return re.compile(rf"(?<!\w){re.escape(stem)}", re.IGNORECASE)
