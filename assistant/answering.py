@@ -19,7 +19,7 @@ from assistant.evidence import ArticleTexts, Candidate
 from assistant.retrieval import Passage
 from assistant.scoring import ConfidenceModel, confidence_inputs
 from assistant.spans import best_span
-from assistant.support import mentioned_share, unknown_names
+from assistant.support import unknown_names
 from index.lexical import terms
 
 ABSTAIN_TEXT = "The briefings don't say."
@@ -97,11 +97,15 @@ def extract_answer(
     use_spacy: bool = False,
     names: tuple[str, ...] = (),
     corpus_knows: Callable[[str], bool] | None = None,
+    asked_terms: frozenset[str] = frozenset(),
 ) -> Extracted:
     """Pick the answer from scored candidates (best first), or abstain when the evidence is weak.
 
     A question that uses a name no article of the corpus mentions is about something the briefings do not
-    cover: it is refused at once, showing the closest sentences found (see :mod:`assistant.support`).
+    cover: it is refused at once, showing the closest sentences found (see :mod:`assistant.support`). A short
+    answer is offered only when the best sentence's article uses every one of ``asked_terms`` (the question's
+    key words): "When will Macron travel to Kyiv?" gets no "Sunday" from an article that never mentions
+    travel, and a paraphrase ("talk" for "discussion") gets the whole sentence, which says it in its own words.
     """
     if not ranked:
         return Extracted(ABSTAIN_TEXT, True, (), 0.0)
@@ -110,9 +114,10 @@ def extract_answer(
         return Extracted(ABSTAIN_TEXT, True, (), 0.0, _citations(ranked, articles, CLOSEST_CITATIONS))
     best = ranked[0]
     span = best_span(best.text, best.typed, shape, query, use_spacy)
-    names_share = mentioned_share(names, f"{best.title}\n{articles.text(best.doc) or ''}")
+    if span is not None and not asked_terms <= articles.terms(best.doc):
+        span = None  # the article never uses some key word of the question: show the sentence, not a phrase
     scores = [best.score] + [c.score for c in _rivals(ranked, span.text(best.text) if span is not None else None)]
-    features = confidence_inputs(scores, best.signals, follow_up, span is not None, names_share)
+    features = confidence_inputs(scores, best.signals, follow_up, span is not None)
     probability = confidence.probability(features)
     threshold = confidence.threshold if abstain_below is None else abstain_below
     citations = _citations(ranked, articles)

@@ -36,6 +36,7 @@ from assistant.scoring import Weights
 from index.embedding import Embedder
 from index.lexical import LexicalIndex
 from index.lexical import sentence_terms as cached_terms
+from index.lexical import terms as article_terms
 from index.sentences import Span, chunk_sentence_spans, sentence_spans
 from index.store import StoredChunk
 
@@ -87,6 +88,7 @@ class ArticleTexts:
         self._size = size
         self._texts: OrderedDict[str, str] = OrderedDict()
         self._spans: dict[str, list[Span]] = {}
+        self._terms: dict[str, frozenset[str]] = {}
         self._lock = Lock()
 
     def text(self, doc: str) -> str | None:
@@ -102,6 +104,7 @@ class ArticleTexts:
             while len(self._texts) > self._size:
                 evicted, _ = self._texts.popitem(last=False)
                 self._spans.pop(evicted, None)
+                self._terms.pop(evicted, None)
         return text
 
     def get(self, doc: str) -> tuple[str, list[Span]] | None:
@@ -118,11 +121,23 @@ class ArticleTexts:
                     self._spans[doc] = spans
         return text, spans
 
+    def terms(self, doc: str) -> frozenset[str]:
+        """The article's stemmed content terms (empty for an unknown article), for checking a question's words."""
+        with self._lock:
+            found = self._terms.get(doc)
+        if found is None:
+            found = frozenset(article_terms(self.text(doc) or ""))
+            with self._lock:
+                if doc in self._texts:
+                    self._terms[doc] = found
+        return found
+
     def forget(self) -> None:
         """Drop cached texts (after an ingest may have changed them)."""
         with self._lock:
             self._texts.clear()
             self._spans.clear()
+            self._terms.clear()
 
 
 def gather(passages: list[Passage], limit: int) -> list[Candidate]:

@@ -28,7 +28,7 @@ SIGNALS = (
     "recent",
     "semantic",
 )
-CONFIDENCE_SIGNALS = ("score", "margin", "short", "names", "follow_up")
+CONFIDENCE_SIGNALS = ("score", "lexical", "margin", "short", "follow_up")
 
 
 @dataclass(frozen=True)
@@ -96,11 +96,9 @@ def confidence_inputs(
     best_signals: dict[str, float],
     follow_up: bool = False,
     short: bool = False,
-    names_share: float = 1.0,
 ) -> dict[str, float]:
     """What the abstention model sees: the best sentence's score and signals, its lead over the next, and
-    whether the answer would be a short span (a span can be wrong where its whole sentence is right), and the
-    share of the question's name words that the best sentence's article mentions.
+    whether the answer would be a short span (a span can be wrong where its whole sentence is right),.
 
     ``scores`` are the ranked candidates' scores, best first. A follow-up shares fewer words with its
     answer than a standalone question (it says "it"), so the model is told which kind it is judging.
@@ -114,7 +112,6 @@ def confidence_inputs(
         "margin": scores[0] - scores[1] if len(scores) > 1 else 1.0,
         "follow_up": 1.0 if follow_up else 0.0,
         "short": 1.0 if short else 0.0,
-        "names": names_share,
     }
 
 

@@ -40,7 +40,7 @@ from assistant.errors import (
 from assistant.evidence import ArticleTexts, Candidate, gather, score
 from assistant.retrieval import HybridRetriever, LiveLexicalIndex, Passage
 from assistant.scoring import Model, load_model
-from assistant.support import question_names
+from assistant.support import key_terms, question_names
 from index.articles import ARTICLE_SUFFIXES, Rejected, SourceFile, load_article
 from index.embedding import Embedder, load_embedder
 from index.ingest import IngestReport, ProgressFactory, ingest, silent_progress
@@ -293,9 +293,10 @@ class BriefingService:
     ) -> Extracted:
         """The extractive answer over ranked evidence (``tune`` passes its own ranking and threshold)."""
         focus = focused_question(question, turns_from(history))
+        shape = question_shape(question)
         return extract_answer(
             ranked,
-            question_shape(question),
+            shape,
             evidence.query,
             self.articles,
             self.model.confidence,
@@ -304,6 +305,7 @@ class BriefingService:
             self.settings.entity_spans == "spacy",
             question_names(focus),
             self.retriever.lexical.knows,
+            key_terms(focus, shape.head),
         )
 
     def evidence(

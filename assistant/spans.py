@@ -75,11 +75,23 @@ def best_span(
     if shape.kind in _ENTITY_LABELS:
         spacy_choices = _entity_choices(sentence, shape, known) if use_spacy else []
         choices = spacy_choices or _pattern_choices(sentence, shape, known, typed)
+        if shape.kind is Kind.ENTITY:
+            choices = [choice for choice in choices if _names_its_kind(choice, sentence, shape.head)]
         if choices:
             return _unambiguous(sentence, choices, query, shape.head)
     if shape.kind is Kind.OTHER or not typed:
         return None
     return _unambiguous(sentence, [Choice(found, 1) for found in typed], query)
+
+
+def _names_its_kind(choice: Choice, sentence: str, head: str | None) -> bool:
+    """ "Which insect ...?" wants something the text calls an insect: a phrase with the head noun in it
+    ("the Minsk Agreements" for "which agreements"). A bare name nearby ("the U.S.") is no such evidence;
+    without it the whole sentence is shown instead."""
+    if not head:
+        return False
+    words = {word.lower() for word in re.findall(r"\w+", choice.found.text(sentence))}
+    return bool(words & {head, f"{head}s", f"{head}es"})
 
 
 def _unambiguous(sentence: str, choices: list[Choice], query: str, head: str | None = None) -> Found | None:
@@ -208,8 +220,10 @@ def _adds_information(choice: Choice, sentence: str, known: set[str], head_forms
     a noun chunk may repeat the question's head noun ("side") but must add a word of its own ("French")."""
     text = choice.found.text(sentence)
     words = {word.lower() for word in re.findall(r"\w+", text)} - {"the", "a", "an", "of", "s", "and"}
-    if not words or words <= _NOT_ANSWERS or len(text.split()) > MAX_SPAN_WORDS:
+    if not words or words <= _NOT_ANSWERS | _FUNCTION_WORDS or len(text.split()) > MAX_SPAN_WORDS:
         return False
+    if text.split()[-1].lower() in _FUNCTION_WORDS:
+        return False  # "the University of", "the Commerce Department this": a phrase cut short
     if choice.preference == 1:
         return not words & known
     return not (words - head_forms) <= known

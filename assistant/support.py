@@ -7,9 +7,12 @@ checked twice:
 
 * against the whole corpus: a name that no article uses means the briefings cannot be about it, and the
   question is refused outright;
-* against the evidence article: the share of the question's name words it mentions is one of the signals
-  the abstention model weighs. It is a signal, not a rule, because questions often carry context the
-  answering article leaves out ("Which European nation voted ...?" is answered by an article on France).
+* not against the evidence article alone: questions often carry context the answering article leaves out
+  ("Which European nation voted ...?" is answered by an article on France), and on the news development set
+  the share of name words the article mentions did not help tell right answers from wrong ones.
+
+Besides names, :func:`key_terms` gives the question's other content words; a short answer is only picked out
+of a sentence whose article uses all of them (see :func:`assistant.answering.extract_answer`).
 
 Matching is lenient about form: "Russian" matches "Russia", "Putin's" matches "Putin", and a name counts as
 present when each of its words is somewhere in the text (word order and adjacency vary).
@@ -21,7 +24,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from index.lexical import SHORT_WORD
+from index.lexical import SHORT_WORD, terms
 
 # Capitalised words, possibly joined by a few lower-case connectors ("Bank of England", "Charles de Gaulle").
 _NAME = re.compile(r"[A-Z][\w'’.&-]*(?:\s+(?:(?:of|de|da|del|von|van|al|bin|the|and|for|&)\s+)?[A-Z][\w'’.&-]*)*")
@@ -70,19 +73,6 @@ def unknown_names(names: tuple[str, ...], corpus_knows: Callable[[str], bool]) -
     return [name for name in names if not all(corpus_knows(word) for word in _name_words(name))]
 
 
-def mentioned_share(names: tuple[str, ...], text: str) -> float:
-    """The share of the names' words that ``text`` mentions; 1.0 for a question without names."""
-    words = [word for name in names for word in _name_words(name)]
-    if not words:
-        return 1.0
-    return sum(_word_in(word, text) for word in words) / len(words)
-
-
-def missing_names(names: tuple[str, ...], text: str) -> list[str]:
-    """The names of which some word does not occur in ``text`` (case-insensitive, lenient endings)."""
-    return [name for name in names if not all(_word_in(word, text) for word in _name_words(name))]
-
-
 def _name_words(name: str) -> list[str]:
     return [word for word in re.split(r"[\s-]+", name) if word and word.lower() not in _CONNECTORS]
 
@@ -98,3 +88,16 @@ def _word_pattern(word: str) -> re.Pattern[str]:
         return re.compile(rf"(?<!\w){re.escape(word)}(?:['’]s)?(?!\w)", re.IGNORECASE)
     stem = word[: max(SHORT_WORD, len(word) - 3)]
     return re.compile(rf"(?<!\w){re.escape(stem)}", re.IGNORECASE)
+
+
+# Words that say what kind of answer is wanted ("how long", "which day"), not what it is about.
+_ASKING_TERMS = frozenset(
+    terms("duration length long many much old time times day date year month week number amount name kind type sort")
+)
+
+
+def key_terms(question: str, head: str | None = None) -> frozenset[str]:
+    """The question's content terms (stemmed) without its names and the words that only ask for a kind of
+    answer: what a sentence must be about before one of its phrases can be offered as the answer."""
+    named = {term for name in question_names(question) for term in terms(name)}
+    return frozenset(terms(question)) - named - _ASKING_TERMS - set(terms(head or ""))

