@@ -12,9 +12,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from assistant.answering import Answer
+from assistant.citations import Citation
 from assistant.config import Settings
 from assistant.service import BriefingService
 
@@ -74,6 +77,13 @@ def corpus_dir(tmp_path: Path) -> Iterator[Path]:
     folder.mkdir()
     shutil.copy(SEED_CORPUS / SEED_DOC, folder / SEED_DOC)
     yield folder
+
+
+def made_answer(question: str, text: str, citations: tuple[Citation, ...] = (), **fields: Any) -> Answer:
+    """An extractive answer object built by hand, for tests of how adapters show one."""
+    abstained = fields.pop("abstained", False)
+    timings = {"retrieve": 1.0, "answer": 1.0, "total": 2.0}
+    return Answer(question, text, abstained, citations, (), "extractive", timings, **fields)
 
 
 def seed_text() -> str:

@@ -14,6 +14,7 @@ from assistant.console import print_answer
 from assistant.service import StreamEvent
 from assistant.slack_blocks import answer_messages
 from assistant.ui import answer_markdown
+from tests.conftest import made_answer
 
 NEWER = "The toll rose to 40 people, officials said on Wednesday."
 OLDER = "At least 35 people died, officials said on Monday."
@@ -25,16 +26,7 @@ ALTERNATIVE = Alternative("35 people", 2, "2024-01-01")
 
 
 def disputed(alternatives: tuple[Alternative, ...] = (ALTERNATIVE,)) -> Answer:
-    return Answer(
-        "How many people died in the floods?",
-        "40 people",
-        False,
-        CITATIONS,
-        (),
-        "extractive",
-        {"retrieve": 1.0, "answer": 1.0, "total": 2.0},
-        alternatives=alternatives,
-    )
+    return made_answer("How many people died in the floods?", "40 people", CITATIONS, alternatives=alternatives)
 
 
 def test_alternatives_are_in_the_answer_object_only_when_briefings_disagree() -> None:

@@ -11,6 +11,7 @@ from assistant.citations import Citation
 from assistant.console import print_answer
 from assistant.slack_blocks import MAX_SECTION_TEXT, answer_messages
 from assistant.ui import answer_markdown
+from tests.conftest import made_answer
 
 REFUSAL = "The briefings don't say."
 NEAR = "Putin and Biden spoke by phone for 50 minutes on Saturday."
@@ -19,29 +20,11 @@ LABEL = "Closest I found"
 
 
 def refusal(closest: tuple[Citation, ...] = (CLOSE,)) -> Answer:
-    return Answer(
-        "Who proposed the summit?",
-        REFUSAL,
-        True,
-        (),
-        (),
-        "extractive",
-        {"retrieve": 1.0, "answer": 1.0, "total": 2.0},
-        closest=closest,
-    )
+    return made_answer("Who proposed the summit?", REFUSAL, abstained=True, closest=closest)
 
 
 def answered(closest: tuple[Citation, ...] = ()) -> Answer:
-    return Answer(
-        "How long was the call?",
-        "50 minutes",
-        False,
-        (CLOSE,),
-        (),
-        "extractive",
-        {"retrieve": 1.0, "answer": 1.0, "total": 2.0},
-        closest=closest,
-    )
+    return made_answer("How long was the call?", "50 minutes", (CLOSE,), closest=closest)
 
 
 def long_citation(quote: str, title: str = "", date: str | None = None) -> Citation:
