@@ -7,7 +7,6 @@ so it cannot state what the sources do not say; when the best evidence is weak t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -18,7 +17,7 @@ from assistant.citations import Citation, cite
 from assistant.evidence import ArticleTexts, Candidate
 from assistant.retrieval import Passage
 from assistant.scoring import ConfidenceModel, confidence_inputs
-from assistant.spans import best_span
+from assistant.spans import best_span, normal_words
 from assistant.support import unknown_names
 from index.lexical import terms
 
@@ -143,7 +142,7 @@ def _rivals(ranked: list[Candidate], value: str | None) -> list[Candidate]:
 
 
 def _disagreeing_values(
-    best: Candidate, value: str, on_topic: list[Candidate], shape: QuestionShape, query: str, use_spacy: bool
+    best: Candidate, value: str, ranked: list[Candidate], shape: QuestionShape, query: str, use_spacy: bool
 ) -> list[tuple[Candidate, str]]:
     """The best sentence's value, and a different value from each other dated article that scores as well.
 
@@ -154,19 +153,19 @@ def _disagreeing_values(
     values = [(best, value)]
     if best.date is None:
         return values
-    seen_docs, seen_values = {best.doc}, {_normal_value(value)}
-    for candidate in on_topic[1:ALTERNATIVE_DEPTH]:
+    seen_docs, seen_values = {best.doc}, {normal_words(value)}
+    for candidate in ranked[1:ALTERNATIVE_DEPTH]:
         if candidate.score < best.score - CITATION_MARGIN:
             break
         if candidate.doc in seen_docs or candidate.date is None or candidate.date == best.date:
             continue
         span = best_span(candidate.text, candidate.typed, shape, query, use_spacy)
         other = span.text(candidate.text) if span is not None else None
-        if other is None or _normal_value(other) in seen_values or _same_value(other, value):
+        if other is None or normal_words(other) in seen_values or _same_value(other, value):
             continue
         values.append((candidate, other))
         seen_docs.add(candidate.doc)
-        seen_values.add(_normal_value(other))
+        seen_values.add(normal_words(other))
     return values
 
 
@@ -199,6 +198,7 @@ def _newest_with_alternatives(
 
 
 def _cite_candidate(number: int, candidate: Candidate, articles: ArticleTexts) -> Citation | None:
+    """A verified citation of the candidate's sentence, or ``None`` if its article or offsets do not hold it."""
     text = articles.text(candidate.doc)
     if text is None:
         return None
@@ -207,13 +207,9 @@ def _cite_candidate(number: int, candidate: Candidate, articles: ArticleTexts) -
     )
 
 
-def _normal_value(value: str) -> str:
-    return " ".join(re.findall(r"\w+", value.lower().replace("the ", " ")))
-
-
 def _same_value(one: str, other: str) -> bool:
     """ "Washington" and "Washington state" say the same; so do "$35" and "35"."""
-    a, b = f" {_normal_value(one)} ", f" {_normal_value(other)} "
+    a, b = f" {normal_words(one)} ", f" {normal_words(other)} "
     return a in b or b in a
 
 
@@ -248,19 +244,9 @@ def _citations(ranked: list[Candidate], articles: ArticleTexts, limit: int = MAX
         if len(chosen) >= limit or candidate.score < best - CITATION_MARGIN:
             break
         repeats = candidate.signals.get("heading") and any(c.doc == candidate.doc for c in chosen)
-        text = articles.text(candidate.doc)
-        if text is None or candidate.text in quotes or repeats:
+        if candidate.text in quotes or repeats:
             continue
-        citation = cite(
-            len(chosen) + 1,
-            candidate.doc,
-            candidate.title,
-            candidate.date,
-            text,
-            candidate.span,
-            candidate.score,
-            candidate.text,
-        )
+        citation = _cite_candidate(len(chosen) + 1, candidate, articles)
         if citation is not None:
             chosen.append(citation)
             quotes.add(candidate.text)

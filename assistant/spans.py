@@ -110,7 +110,7 @@ def _unambiguous(sentence: str, choices: list[Choice], query: str, head: str | N
         for choice in choices
         if choice.preference == top
         and not _overlapping(choice.found, chosen)
-        and _normal(choice.found.text(sentence)) != _normal(chosen.text(sentence))
+        and normal_words(choice.found.text(sentence)) != normal_words(chosen.text(sentence))
     ]
     return None if rivals else chosen
 
@@ -119,8 +119,9 @@ def _overlapping(one: Found, other: Found) -> bool:
     return one.start < other.end and other.start < one.end
 
 
-def _normal(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.lower()))
+def normal_words(text: str) -> str:
+    """Lower-case words without articles: "The French side" and "French side" name the same thing."""
+    return " ".join(word for word in re.findall(r"\w+", text.lower()) if word not in ("the", "a", "an"))
 
 
 _AGENT = re.compile(
