@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answering import Answer
+from assistant.chat import SHORT_ANSWER_WORDS  # a short answer, as the report counts it, is a chat's short one
 from assistant.citations import is_verified
 from assistant.errors import BriefingsError, CorpusNotFound
 from index.articles import HTML_SUFFIXES, Article, SourceFile, load_article
 
 RANKS = (1, 5, 10)
-SHORT_ANSWER_WORDS = 8  # an answer a reader takes in at a glance; longer ones are passages, not answers
 SECONDARY_METRICS = frozenset({"answer_in_citation"})  # never to be reported without answer_correct beside it
 
 

@@ -93,6 +93,7 @@ class Evidence:
     ranked: list[Candidate]
     follow_up: bool
     retrieve_ms: float
+    focus: str  # the question with its pronoun resolved ("Who started the call?"): what the evidence answers
 
 
 @dataclass(frozen=True)
@@ -261,9 +262,8 @@ class BriefingService:
             preload()
         since, until = _valid_date(since, "since"), _valid_date(until, "until")
         started = time.perf_counter()
-        turns = turns_from(history)
-        evidence = self.evidence(question, turns, since, until)
-        extracted = self.decide(question, turns, evidence, evidence.ranked, abstain_below)
+        evidence = self.evidence(question, turns_from(history), since, until)
+        extracted = self.decide(question, evidence, evidence.ranked, abstain_below)
         finished = time.perf_counter()
         return Answer(
             question=question,
@@ -284,15 +284,10 @@ class BriefingService:
         )
 
     def decide(
-        self,
-        question: str,
-        history: History,
-        evidence: Evidence,
-        ranked: list[Candidate],
-        abstain_below: float | None = None,
+        self, question: str, evidence: Evidence, ranked: list[Candidate], abstain_below: float | None = None
     ) -> Extracted:
         """The extractive answer over ranked evidence (``tune`` passes its own ranking and threshold)."""
-        focus = focused_question(question, turns_from(history))
+        focus = evidence.focus
         shape = question_shape(question)
         return extract_answer(
             ranked,
@@ -330,7 +325,7 @@ class BriefingService:
         retrieve_ms = (time.perf_counter() - started) * 1000
         focus = focused_question(question, history)
         ranked = self.rank_evidence(focus, query, passages, earlier_answers(question, history))
-        return Evidence(query, passages, ranked, follow_up, retrieve_ms)
+        return Evidence(query, passages, ranked, follow_up, retrieve_ms, focus)
 
     def rank_evidence(
         self, question: str, query: str, passages: list[Passage], said: Sequence[str] = ()

@@ -165,7 +165,7 @@ def collect_decisions(service: Any, paths: list[Path], weights: Weights, hide_ev
                 continue  # another article holds the answer too: not a question the corpus cannot answer
             for candidate in ranked:
                 candidate.score = weights.score(candidate.signals)
-            shown = service.decide(question, history, evidence, ranked, abstain_below=NEVER_ABSTAIN)
+            shown = service.decide(question, evidence, ranked, abstain_below=NEVER_ABSTAIN)
             if not shown.features:
                 continue  # refused before the abstention model is asked (no article names the question's names)
             correct = still_answerable and contains_answer(shown.text, golds)

@@ -30,7 +30,8 @@ from index.store import PENDING, ArticleRecord, ChunkStore, StoreLocation
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "2"  # 2: chunks carry per-sentence vectors
+# 2: chunks carry per-sentence vectors; 3: text as a reader's open() sees it (CRLF files re-indexed), absolute source
+CHUNKER_VERSION = "3"
 GROUP_CHUNKS = 512  # chunks embedded and written together: big enough to batch, small enough to lose little
 
 
