@@ -98,8 +98,13 @@ def _run_conversation(
 def _probe(item: dict[str, Any], probe_id: str, question: str, history: tuple[dict[str, str], ...]) -> Probe:
     answers = tuple(str(answer) for answer in item.get("answers") or ())
     answerable = bool(item.get("answerable", bool(answers)))
-    docs = frozenset(str(e["doc"]) for e in item.get("evidence") or () if isinstance(e, dict) and "doc" in e)
+    docs = evidence_docs(item)
     return Probe(probe_id, question, answers, docs, answerable, str(item.get("type", "unknown")), history)
+
+
+def evidence_docs(item: dict[str, Any]) -> frozenset[str]:
+    """The article ids a question-set item names as its evidence (malformed entries are ignored)."""
+    return frozenset(str(e["doc"]) for e in item.get("evidence") or () if isinstance(e, dict) and "doc" in e)
 
 
 def _timed(probe: Probe, ask: Callable[[str, list[dict[str, str]]], Answer]) -> Outcome:

@@ -14,17 +14,16 @@ checked twice:
 Besides names, :func:`key_terms` gives the question's other content words; a short answer is only picked out
 of a sentence whose article uses all of them (see :func:`assistant.answering.extract_answer`).
 
-Matching is lenient about form: "Russian" matches "Russia", "Putin's" matches "Putin", and a name counts as
-present when each of its words is somewhere in the text (word order and adjacency vary).
+Matching is lenient about form (:meth:`index.lexical.LexicalIndex.knows`): "Ukrainian" matches "Ukraine",
+"United" matches "united", and a name counts as known when each of its words is somewhere in the corpus.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import lru_cache
 
-from index.lexical import SHORT_WORD, terms
+from index.lexical import terms
 
 # Capitalised words, possibly joined by a few lower-case connectors ("Bank of England", "Charles de Gaulle").
 _NAME = re.compile(r"[A-Z][\w'’.&-]*(?:\s+(?:(?:of|de|da|del|von|van|al|bin|the|and|for|&)\s+)?[A-Z][\w'’.&-]*)*")
@@ -75,19 +74,6 @@ def unknown_names(names: tuple[str, ...], corpus_knows: Callable[[str], bool]) -
 
 def _name_words(name: str) -> list[str]:
     return [word for word in re.split(r"[\s-]+", name) if word and word.lower() not in _CONNECTORS]
-
-
-def _word_in(word: str, text: str) -> bool:
-    return _word_pattern(word).search(text) is not None
-
-
-@lru_cache(maxsize=4096)
-def _word_pattern(word: str) -> re.Pattern[str]:
-    """ "Xi" must be the word Xi; "Ukrainian" may be "Ukraine" (a shared stem of all but its last 3 letters)."""
-    if len(word) <= SHORT_WORD:
-        return re.compile(rf"(?<!\w){re.escape(word)}(?:['’]s)?(?!\w)", re.IGNORECASE)
-    stem = word[: max(SHORT_WORD, len(word) - 3)]
-    return re.compile(rf"(?<!\w){re.escape(stem)}", re.IGNORECASE)
 
 
 # Words that say what kind of answer is wanted ("how long", "which day"), not what it is about.

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.evaluation import contains_answer, load_question_set
+from assistant.evaluation import contains_answer, evidence_docs, load_question_set
 from assistant.scoring import CONFIDENCE_SIGNALS, SIGNALS, ConfidenceModel, Model, Weights
 
 L2 = 0.01
@@ -154,17 +154,17 @@ def collect_decisions(service: Any, paths: list[Path], weights: Weights, hide_ev
     from assistant.chat import turns_from
 
     decisions = []
-    for question, history, golds, answerable, evidence_docs in _questions(paths):
+    for question, history, golds, answerable, sources in _questions(paths):
         asked = [(frozenset[str](), answerable)]
-        if hide_evidence and answerable and evidence_docs and not history:
-            asked.append((evidence_docs, False))
+        if hide_evidence and answerable and sources and not history:
+            asked.append((sources, False))
         for hidden, still_answerable in asked:
             evidence = service.evidence(question, turns_from(history), exclude=hidden)
-            ranked = sorted(evidence.ranked, key=lambda c: weights.score(c.signals), reverse=True)
+            for candidate in evidence.ranked:
+                candidate.score = weights.score(candidate.signals)
+            ranked = sorted(evidence.ranked, key=lambda c: c.score, reverse=True)
             if hidden and any(contains_answer(c.text, golds) for c in ranked[:HIDDEN_ANSWER_DEPTH]):
                 continue  # another article holds the answer too: not a question the corpus cannot answer
-            for candidate in ranked:
-                candidate.score = weights.score(candidate.signals)
             shown = service.decide(question, evidence, ranked, abstain_below=NEVER_ABSTAIN)
             if not shown.features:
                 continue  # refused before the abstention model is asked (no article names the question's names)
@@ -185,8 +185,7 @@ def _questions_of(
     """Single questions as they are; conversation turns with the earlier turns (gold answers) as history."""
     if "turns" not in item:
         golds = [str(a) for a in item.get("answers") or []]
-        docs = frozenset(str(e["doc"]) for e in item.get("evidence") or () if isinstance(e, dict) and "doc" in e)
-        yield str(item["question"]), [], golds, bool(item.get("answerable", bool(golds))), docs
+        yield str(item["question"]), [], golds, bool(item.get("answerable", bool(golds))), evidence_docs(item)
         return
     history: list[dict[str, str]] = []
     for turn in item["turns"]:

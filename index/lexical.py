@@ -32,7 +32,6 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index buil
 
 FORMAT_VERSION = 3  # 3: sentence vectors as memory-mapped arrays beside the rows
 SHORT_WORD = 5  # words up to this length must match whole; longer ones may differ in their last letters
-SHORT_WORD = 5  # words up to this length must match whole; longer ones may differ in their last letters
 BLEND_CHUNKS = 2000  # from this many chunks on, term weights are pure corpus idf
 BACKGROUND_SCALE = 1.3  # puts general-English rarity (8 - Zipf frequency) on the scale of idf
 _WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
@@ -126,10 +125,10 @@ class LexicalIndex:
         wanted = terms(word)
         if not wanted:
             return True  # a stop word says nothing about the corpus
-        if len(word) <= SHORT_WORD:
-            return all(term in self._df for term in wanted)
         if all(term in self._df for term in wanted):
             return True
+        if len(word) <= SHORT_WORD:
+            return False
         vocabulary = self._vocabulary()
         for prefix in (word.lower()[: max(SHORT_WORD, len(word) - 3)], wanted[0]):
             at = bisect.bisect_left(vocabulary, prefix)
