@@ -30,6 +30,9 @@ class Settings(BaseSettings):
         None,
         description="URL of a `chroma run` server to use instead of the embedded store, e.g. http://127.0.0.1:8000.",
     )
+    chroma_timeout: float = Field(
+        30.0, gt=0, description="Seconds a request to the Chroma server may take before it counts as unavailable."
+    )
     embedding_model: str | None = Field(
         None,
         description="Embedding model: a sentence-transformers folder or cached hub name; unset = packaged MiniLM.",
@@ -44,6 +47,11 @@ class Settings(BaseSettings):
         DEFAULT_CHUNK_OVERLAP, ge=0, le=1000, description="Characters shared by neighbouring chunks."
     )
     llm: str = Field("extractive", description="Answer mode: extractive, openai:MODEL or ollama:MODEL.")
+    llm_choices: str = Field(
+        "",
+        description="Comma-separated answer modes that API callers may pick per question, besides extractive "
+        "and `llm` (e.g. openai:gpt-4o-mini,ollama:llama3.1); empty = only those two.",
+    )
     llm_timeout: float = Field(
         30.0, gt=0, description="Seconds an LLM call may take before falling back to extractive."
     )
@@ -78,7 +86,7 @@ class Settings(BaseSettings):
 
     @property
     def location(self) -> StoreLocation:
-        return StoreLocation(self.index, self.chroma_url)
+        return StoreLocation(self.index, self.chroma_url, self.chroma_timeout)
 
     @property
     def chunking(self) -> ChunkingSettings:

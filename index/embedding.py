@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import queue
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -23,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from threading import Lock
+from threading import Condition, Lock
 from typing import Any, TypeVar
 
 import numpy as np
@@ -201,10 +200,10 @@ class OnnxEmbedder(Embedder):
         self._onnx_path = onnx_path
         self._tokenizer_path = tokenizer_path
         self._max_length = max_length
-        self.workers = int(os.environ.get("BRIEFINGS_THREADS", os.cpu_count() or 1))
-        self._idle: queue.LifoQueue[_Session] = queue.LifoQueue()
-        self._created = 0
-        self._pool_lock = Lock()
+        self.workers = max(1, int(os.environ.get("BRIEFINGS_THREADS", os.cpu_count() or 1)))
+        self._idle: list[_Session] = []  # last in, first out: the warmest session is reused
+        self._created = 0  # sessions that exist or are being created, at most ``workers``
+        self._pool_changed = Condition()
         self.identity = identity
         self.backend = backend
         self.dimension = int(self._encode(["dimension probe"]).shape[1])
@@ -213,15 +212,36 @@ class OnnxEmbedder(Embedder):
     def _session(self) -> Iterator[_Session]:
         """Borrow one of at most ``workers`` sessions: a server's many request threads share a few sessions
         instead of loading the model once per thread."""
-        with self._pool_lock:
-            create = self._idle.empty() and self._created < self.workers
-            if create:
-                self._created += 1
-        session = self._new_session() if create else self._idle.get()
+        session = self._take_idle_or_reserve()
+        if session is None:
+            session = self._load_into_reserved_slot()
         try:
             yield session
         finally:
-            self._idle.put(session)
+            with self._pool_changed:
+                self._idle.append(session)
+                self._pool_changed.notify()
+
+    def _take_idle_or_reserve(self) -> _Session | None:
+        """An idle session, or None once a slot is reserved for a new one; waits while all slots are busy."""
+        with self._pool_changed:
+            while not self._idle and self._created >= self.workers:
+                self._pool_changed.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._created += 1
+            return None
+
+    def _load_into_reserved_slot(self) -> _Session:
+        """A session that fails to load gives its slot back and wakes one waiting caller to try in its place;
+        the error goes to the caller that hit it, so a broken model fails requests instead of hanging them."""
+        try:
+            return self._new_session()
+        except BaseException:
+            with self._pool_changed:
+                self._created -= 1
+                self._pool_changed.notify()
+            raise
 
     def _new_session(self) -> _Session:
         import onnxruntime
@@ -300,7 +320,7 @@ def load_embedder(model: str | None = None, backend: str = "onnx-int8", cache_di
     model_dir, identity = resolve_model(model)
     if backend == "torch" or not _exportable(Path(model_dir)):
         if backend != "torch":
-            log.info("model %s is not mean-pooled BERT-like; using the torch backend", identity)
+            log.info("model %s is not a mean-pooled transformer; using the torch backend", identity)
         return SentenceTransformerEmbedder(model_dir, identity)
     from index.onnx_export import exported_model
 
@@ -309,7 +329,7 @@ def load_embedder(model: str | None = None, backend: str = "onnx-int8", cache_di
 
 
 def _exportable(model_dir: Path) -> bool:
-    """The export covers transformer + mean pooling (+ normalise): what MiniLM-style models are."""
+    """The export covers transformer + mean pooling (+ normalise): what MiniLM- and MPNet-style models are."""
     try:
         modules = json.loads((model_dir / "modules.json").read_text())
         pooling = json.loads((model_dir / "1_Pooling" / "config.json").read_text())

@@ -13,7 +13,10 @@ import hashlib
 import logging
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from index.errors import ConfigurationError
 
@@ -53,6 +56,8 @@ def _fingerprint(model_dir: Path) -> str:
 
 
 def _export(model_dir: Path, target: Path) -> None:
+    """Trace the encoder with mean pooling and normalisation on top; the graph takes the inputs the model's
+    tokenizer produces (BERT-like models take ``token_type_ids``, MPNet and RoBERTa-like ones do not)."""
     try:
         import torch
         from transformers import AutoModel, AutoTokenizer
@@ -63,22 +68,28 @@ def _export(model_dir: Path, target: Path) -> None:
         ) from None
 
     class MeanPooled(torch.nn.Module):
-        def __init__(self, encoder: torch.nn.Module) -> None:
+        def __init__(self, encoder: torch.nn.Module, input_names: list[str]) -> None:
             super().__init__()
             self.encoder = encoder
+            self.input_names = input_names
 
-        def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
-            hidden = self.encoder(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        def forward(self, *inputs):  # type: ignore[no-untyped-def]
+            named = dict(zip(self.input_names, inputs, strict=True))
+            hidden = self.encoder(**named).last_hidden_state
+            mask = named["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, dim=-1), hidden
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    module = MeanPooled(AutoModel.from_pretrained(str(model_dir)).eval())
     sample = tokenizer(["an example sentence", "another"], padding=True, return_tensors="pt")
-    dynamic = {name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask", "token_type_ids")}
+    input_names = [name for name in tokenizer.model_input_names if name in sample]
+    if "attention_mask" not in input_names:
+        raise ConfigurationError(
+            f"The tokenizer of {model_dir} returns no attention mask, which mean pooling needs: "
+            "set BRIEFINGS_EMBEDDING_BACKEND=torch"
+        )
+    module = MeanPooled(_quietly_loaded(AutoModel, model_dir).eval(), input_names)
+    dynamic = {name: {0: "batch", 1: "tokens"} for name in input_names}
     dynamic["embedding"] = {0: "batch"}
     dynamic["tokens"] = {0: "batch", 1: "tokens"}
     partial = target.with_suffix(".partial")
@@ -86,9 +97,9 @@ def _export(model_dir: Path, target: Path) -> None:
         warnings.simplefilter("ignore")
         torch.onnx.export(
             module,
-            (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
+            tuple(sample[name] for name in input_names),
             str(partial),
-            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            input_names=input_names,
             output_names=["embedding", "tokens"],
             dynamic_axes=dynamic,
             opset_version=17,
@@ -97,11 +108,60 @@ def _export(model_dir: Path, target: Path) -> None:
     partial.replace(target)
 
 
+def _quietly_loaded(auto_model: Any, model_dir: Path) -> Any:
+    """The model without transformers' per-tensor "Loading weights" bar: the export's own log line says what
+    happens, and a one-line error printed after an export must stay one line."""
+    from transformers.utils import logging as transformers_logging
+
+    shown = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        return auto_model.from_pretrained(str(model_dir))
+    finally:
+        if shown:
+            transformers_logging.enable_progress_bar()
+
+
 def _quantize(source: Path, target: Path) -> None:
     """Per-channel dynamic int8: cosine about 0.99 to the float model, about twice as fast."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     partial = target.with_suffix(".partial")
-    logging.getLogger("root").setLevel(logging.ERROR)  # onnxruntime warns about pre-processing via root
-    quantize_dynamic(str(source), str(partial), weight_type=QuantType.QInt8, per_channel=True)
+    with _quantizer_notes_dropped():
+        quantize_dynamic(str(source), str(partial), weight_type=QuantType.QInt8, per_channel=True)
     partial.replace(target)
+
+
+@contextmanager
+def _quantizer_notes_dropped() -> Iterator[None]:
+    """onnxruntime's quantizer logs its notes (e.g. "consider pre-processing") through the root logger.
+
+    For the duration of the call, a filter on the root logger drops the quantizer's records below ERROR, and
+    a placeholder handler keeps ``logging.warning`` from installing a default stderr handler on a process
+    that has configured none; other loggers' records pass untouched, and both are removed afterwards.
+    """
+    import onnxruntime.quantization
+
+    root = logging.getLogger()
+    notes = _DropNotesFrom(str(Path(onnxruntime.quantization.__file__).parent))
+    placeholder = logging.NullHandler() if not root.handlers else None
+    root.addFilter(notes)
+    if placeholder is not None:
+        root.addHandler(placeholder)
+    try:
+        yield
+    finally:
+        root.removeFilter(notes)
+        if placeholder is not None:
+            root.removeHandler(placeholder)
+
+
+class _DropNotesFrom(logging.Filter):
+    """Drops records below ERROR logged from code under ``folder``."""
+
+    def __init__(self, folder: str) -> None:
+        super().__init__()
+        self._prefix = os.path.join(folder, "")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or not record.pathname.startswith(self._prefix)

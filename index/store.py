@@ -119,6 +119,7 @@ class StoreLocation:
 
     index_dir: Path
     chroma_url: str | None = None
+    chroma_timeout: float = 30.0  # seconds any one request to the server may take, connecting included
 
     def describe(self) -> str:
         return self.chroma_url or str(self.index_dir)
@@ -174,11 +175,18 @@ class ChunkStore:
         self.location = location
 
     # ----------------------------------------------------------------------------------------- opening
+    @staticmethod
+    def require_present(location: StoreLocation) -> None:
+        """Raise :class:`IndexMissing` for an embedded index that was never built: callers check this before
+        loading the embedder, so a mistyped ``--index`` costs no model load and creates no folder."""
+        if location.chroma_url is None and not (location.index_dir / "chroma.sqlite3").is_file():
+            raise IndexMissing(f"No index at {location.index_dir}: run `briefings ingest` first")
+
     @classmethod
     def open(cls, location: StoreLocation, embedder: Embedder, create: bool = False) -> ChunkStore:
         """Open the index; ``create`` makes it when absent (ingest), otherwise absence is an error."""
-        if location.chroma_url is None and not create and not (location.index_dir / "chroma.sqlite3").is_file():
-            raise IndexMissing(f"No index at {location.index_dir}: run `briefings ingest` first")
+        if not create:
+            cls.require_present(location)
         client = _connect(location)
         function = _ChromaEmbeddingFunction(embedder)
         try:
@@ -405,7 +413,7 @@ def _connect(location: StoreLocation) -> ClientAPI:
 
     settings = Settings(anonymized_telemetry=False, allow_reset=False)
     if location.chroma_url:
-        return _http_client(location.chroma_url, settings)
+        return _http_client(location.chroma_url, settings, location.chroma_timeout)
     try:
         location.index_dir.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(location.index_dir), settings=settings)
@@ -416,14 +424,23 @@ def _connect(location: StoreLocation) -> ClientAPI:
         ) from None
 
 
-def _http_client(url: str, settings: Any) -> ClientAPI:
+def _http_client(url: str, settings: Any, timeout: float) -> ClientAPI:
+    """A client whose every request gives up after ``timeout`` seconds.
+
+    chromadb 1.5 builds its httpx session with no timeout and offers no setting for one, and its constructor
+    already talks to the server; so a heartbeat with the timeout comes first (a server that accepts but never
+    answers fails here), then the timeout is set on the client's session for every later request, whose
+    ``httpx.TimeoutException`` the store translates to :class:`StoreUnavailable` like any transport error.
+    """
     from urllib.parse import urlparse
 
     import chromadb
+    import httpx
 
     parsed = urlparse(url if "://" in url else f"http://{url}")
     try:
-        return chromadb.HttpClient(
+        httpx.get(f"{parsed.scheme}://{parsed.netloc}/api/v2/heartbeat", timeout=timeout)
+        client = chromadb.HttpClient(
             host=parsed.hostname or "127.0.0.1",
             port=parsed.port or (443 if parsed.scheme == "https" else 8000),
             ssl=parsed.scheme == "https",
@@ -433,6 +450,8 @@ def _http_client(url: str, settings: Any) -> ClientAPI:
         raise StoreUnavailable(
             f"Chroma server at {url} does not answer ({_short(error)}): is `chroma run` up?"
         ) from None
+    client._server._session.timeout = httpx.Timeout(timeout)  # type: ignore[attr-defined]
+    return client
 
 
 def _translate_open_error(error: Exception, location: StoreLocation) -> Exception:
