@@ -15,10 +15,17 @@ Why it is built this way:
 - Slack gives an app three seconds to acknowledge. Listeners only acknowledge; the answer is produced in a
   lazy listener, and the CPU-bound ``BriefingService.ask`` runs in a worker thread so the event loop stays
   free to acknowledge the next request.
-- Slack redelivers events (retries carry ``X-Slack-Retry-Num``; duplicates happen): each ``event_id``, and each
-  message (channel + ts, which a mention inside a DM could bring twice), is answered at most once.
-- A thread is a conversation: its earlier turns are kept in memory (bounded) and passed to the service as
-  history, so "who started it?" is understood.
+- Slack redelivers (retries carry ``X-Slack-Retry-Num``; duplicates happen): each event, each message, each
+  slash command and each button click is handled at most once, even across a restart or several workers
+  (the keys are kept in SQLite beside the index; see ``slack_state``).
+- A thread is a conversation: its last turns are kept in memory (bounded per thread and in number of
+  threads) and passed to the service as history, so "who started it?" is understood.
+- Replies to slash commands and clicks go to the request's ``response_url`` only when it is Slack's
+  (``https://hooks.slack.com``) or the operator's ``SLACK_API_URL`` host: the payload never chooses where
+  this server sends a request. Any other ``response_url`` is ignored with a warning and the reply goes to
+  the user through the Web API (``chat.postEphemeral``) instead.
+- A failure while answering shows the user one fixed line; the exception and its traceback go to the log
+  only. The project's own ``BriefingsError`` messages are written for users and shown as they are.
 - The bot token reaches Slack only in the Authorization header; it and the signing secret are read once at
   mount, kept out of ``repr`` and scrubbed from every log record the Slack code (and slack-sdk/bolt) writes.
 """
@@ -27,16 +34,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import html
 import logging
 import os
 import re
 import sqlite3
-import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from threading import Lock
 from typing import Any
 
 import aiohttp
@@ -49,21 +52,28 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
+from yarl import URL
 
 from assistant.answering import Answer
 from assistant.errors import BriefingsError
 from assistant.feedback import FeedbackStore, Verdict
 from assistant.service import BriefingService
-from assistant.slack_blocks import FEEDBACK_DOWN, FEEDBACK_UP, Message, answer_messages, escape, text_message
+from assistant.slack_blocks import (
+    FEEDBACK_DOWN,
+    FEEDBACK_UP,
+    Message,
+    answer_messages,
+    escape,
+    question_text,
+    text_message,
+)
+from assistant.slack_state import Conversations, Deliveries, Place, delivery_key, from_a_person, message_key, place_of
 
 SLACK_PATHS = ("/slack/events", "/slack/commands", "/slack/interactions")
 DEFAULT_API_URL = "https://slack.com/api/"
 SLACK_TIMEOUT_SECONDS = 10  # every Web API and response_url call
 MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are a few KB; this stops a body from eating memory
-REMEMBER_DELIVERIES_SECONDS = 3600  # Slack retries within minutes
-MAX_REMEMBERED_DELIVERIES = 20_000
-MAX_CONVERSATIONS = 1000
-MAX_TURNS = 12  # per conversation: the last six questions and answers
+SLACK_RESPONSE_HOST = "hooks.slack.com"  # where Slack's response_urls point (commands, actions, shortcuts)
 
 USAGE = "Ask me about the briefings: mention me with a question, or type `/briefings How long was the call?`"
 SORRY = "Sorry, something went wrong while answering. The details are in the server log."
@@ -76,9 +86,6 @@ THANKS: dict[Verdict, str] = {
 log = logging.getLogger(__name__)
 _slack_log = logging.getLogger(f"{__name__}.bolt")  # slack-bolt and slack-sdk log through this one
 
-_MENTION = re.compile(r"<[@!][^>]*>")
-_LABELLED = re.compile(r"<[^>|]+\|([^>]+)>")
-_BARE = re.compile(r"<([^>]+)>")
 _TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
 
 
@@ -133,100 +140,24 @@ for _logger in (log, _slack_log):
     _logger.addFilter(_REDACT)
 
 
-# ---------------------------------------------------------------------------------------- memory
-class Deliveries:
-    """What Slack has delivered lately (bounded, for an hour), so a redelivery is recognised and skipped."""
-
-    def __init__(self, seconds: float = REMEMBER_DELIVERIES_SECONDS, capacity: int = MAX_REMEMBERED_DELIVERIES) -> None:
-        self._seconds, self._capacity = seconds, capacity
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        self._lock = Lock()
-
-    def first_time(self, key: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            while self._seen and (
-                len(self._seen) >= self._capacity or next(iter(self._seen.values())) < now - self._seconds
-            ):
-                self._seen.popitem(last=False)
-            if key in self._seen:
-                return False
-            self._seen[key] = now
-            return True
-
-
-class Conversations:
-    """The last turns of each Slack conversation (channel + thread); the least recently used is forgotten first."""
-
-    def __init__(self, capacity: int = MAX_CONVERSATIONS, turns: int = MAX_TURNS) -> None:
-        self._capacity, self._turns = capacity, turns
-        self._history: OrderedDict[str, list[dict[str, str]]] = OrderedDict()
-        self._lock = Lock()
-
-    def history(self, key: str) -> list[dict[str, str]]:
-        with self._lock:
-            return list(self._history.get(key, ()))
-
-    def add(self, key: str, question: str, answer: str) -> None:
-        with self._lock:
-            turns = self._history.pop(key, [])
-            turns += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
-            self._history[key] = turns[-self._turns :]
-            while len(self._history) > self._capacity:
-                self._history.popitem(last=False)
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where a message came from and where its answer goes."""
-
-    channel: str
-    thread_ts: str | None  # reply in this thread; None: in the conversation itself (a DM's main view)
-    conversation: str  # the history key
-    started_in: str | None = None  # a new thread's history is taken from here (a DM thread: the DM)
-
-
-def place_of(event: Mapping[str, Any]) -> Place:
-    """A channel mention is answered in its thread; a DM in its own view, unless written in a thread."""
-    channel, thread = str(event.get("channel", "")), event.get("thread_ts")
-    if event.get("type") == "message" and event.get("channel_type") == "im":
-        direct = f"{channel}:dm"
-        return Place(channel, thread, f"{channel}:{thread}", direct) if thread else Place(channel, None, direct)
-    thread = thread or event.get("ts")
-    return Place(channel, thread, f"{channel}:{thread}")
-
-
-def question_text(slack_text: str | None) -> str:
-    """The question as a person typed it: mentions dropped, links shown by their label, entities decoded."""
-    text = _MENTION.sub(" ", slack_text or "")
-    text = _BARE.sub(r"\1", _LABELLED.sub(r"\1", text))
-    return " ".join(html.unescape(text).split())
-
-
-def from_a_person(event: Mapping[str, Any]) -> bool:
-    """Bots (this one included) and edits, deletions and joins are not questions."""
-    if event.get("bot_id") or not event.get("user"):
-        return False
-    if event.get("subtype") not in (None, "file_share", "thread_broadcast"):
-        return False
-    return event.get("type") == "app_mention" or event.get("channel_type") == "im"
-
-
 # -------------------------------------------------------------------------------------- answering
 class Responder:
     """Answers Slack questions with the one shared service; every method runs after Slack has its ack."""
 
-    def __init__(self, service: BriefingService, feedback: FeedbackStore) -> None:
+    def __init__(
+        self, service: BriefingService, feedback: FeedbackStore, deliveries: Deliveries, api_url: str = DEFAULT_API_URL
+    ) -> None:
         self.service = service
         self.feedback = feedback
-        self.deliveries = Deliveries()
+        self.deliveries = deliveries
         self.conversations = Conversations()
+        self.api_url = api_url
 
     async def on_event(self, event: Mapping[str, Any], client: AsyncWebClient) -> None:
         """A mention or a DM: answered once, in its thread, with the thread's earlier turns as history."""
         if not from_a_person(event):
             return
-        if not self.deliveries.first_time(f"message:{event.get('channel')}:{event.get('ts')}"):
+        if not await asyncio.to_thread(self.deliveries.first_time, message_key(event)):
             return
         place = place_of(event)
         question = question_text(event.get("text"))
@@ -242,34 +173,32 @@ class Responder:
         for message in messages:
             await post(client, place, message)
 
-    async def on_command(self, command: Mapping[str, Any]) -> None:
+    async def on_command(self, command: Mapping[str, Any], client: AsyncWebClient) -> None:
         """A slash command: the answer goes to its response_url, in the channel for everyone to see."""
         question = question_text(command.get("text"))
         if not question:
             return  # the acknowledgement already showed how to ask
-        user = str(command.get("user_id", ""))
-        answer, messages = await self.answer(
-            question, [], user, f"{command.get('channel_id')}:command", show_asker=True
-        )
+        user, channel = str(command.get("user_id", "")), str(command.get("channel_id", ""))
+        answer, messages = await self.answer(question, [], user, f"{channel}:command", show_asker=True)
         for message in messages:
-            await respond(
-                str(command.get("response_url")), {**message, "response_type": "in_channel" if answer else "ephemeral"}
+            response_type = "in_channel" if answer else "ephemeral"
+            await self.reply(
+                str(command.get("response_url", "")), channel, user, client, {**message, "response_type": response_type}
             )
 
-    async def on_vote(self, body: Mapping[str, Any], action: Mapping[str, Any]) -> None:
+    async def on_vote(self, body: Mapping[str, Any], action: Mapping[str, Any], client: AsyncWebClient) -> None:
         """A 👍/👎 click: stored, and thanked privately."""
         verdict: Verdict = "up" if action.get("action_id") == FEEDBACK_UP else "down"
         user = str((body.get("user") or {}).get("id", "unknown"))
         try:
             vote = await asyncio.to_thread(self.feedback.vote, str(action.get("value", "")), user, verdict)
             text = THANKS[verdict] if vote else "That answer is no longer on record, so the vote was not stored."
-        except (sqlite3.Error, OSError):
+        except Exception:
             log.exception("Slack: could not store a vote in %s", self.feedback.path)
             text = "Sorry, the vote could not be stored."
-        if body.get("response_url"):
-            await respond(
-                str(body["response_url"]), {"response_type": "ephemeral", "replace_original": False, "text": text}
-            )
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
+        reply = {"response_type": "ephemeral", "replace_original": False, "text": text}
+        await self.reply(str(body.get("response_url") or ""), str(channel), user, client, reply)
 
     async def answer(
         self, question: str, history: list[dict[str, str]], user: str, where: str, show_asker: bool = False
@@ -277,13 +206,13 @@ class Responder:
         """The answer and its messages; a problem becomes a friendly message (and ``None``), never a traceback."""
         try:
             answer = await asyncio.to_thread(self.service.ask, question, history)
-        except BriefingsError as error:
+            feedback_id = await asyncio.to_thread(self._remember, answer, history, user, where)
+            return answer, answer_messages(answer, feedback_id, user if show_asker else None)
+        except BriefingsError as error:  # written for the person who asked
             return None, [text_message(f":warning: {error}")]
-        except Exception:
+        except Exception:  # the detail is for the log only: it can name files, hosts or credentials
             log.exception("Slack: answering a question failed")
             return None, [text_message(SORRY)]
-        feedback_id = await asyncio.to_thread(self._remember, answer, history, user, where)
-        return answer, answer_messages(answer, feedback_id, user if show_asker else None)
 
     def _remember(self, answer: Answer, history: list[dict[str, str]], user: str, where: str) -> str | None:
         """The feedback id for the buttons; without a writable store the answer is still shown, without buttons."""
@@ -295,17 +224,62 @@ class Responder:
             )
             return None
 
+    async def reply(self, response_url: str, channel: str, user: str, client: AsyncWebClient, message: Message) -> None:
+        """To the response_url when it is Slack's; otherwise privately, through the Web API, or not at all."""
+        if is_slack_response_url(response_url, self.api_url):
+            await respond(response_url, message)
+            return
+        log.warning(
+            "Slack: ignoring a response_url that is not Slack's (host %r); replying with chat.postEphemeral",
+            _host(response_url),
+        )
+        if not (channel and user):
+            log.warning("Slack: no channel and user to reply to instead; the reply is dropped")
+            return
+        visible = {key: value for key, value in message.items() if key in ("text", "blocks")}
+        await _call_web_api(client.chat_postEphemeral, channel, channel=channel, user=user, **visible)
+
+
+def is_slack_response_url(url: str, api_url: str) -> bool:
+    """Slack's response host over https, or the operator's ``SLACK_API_URL`` host; never one a payload picks."""
+    try:
+        target, api = URL(url), URL(api_url)
+    except (TypeError, ValueError):
+        return False
+    if not target.absolute or target.user is not None or target.password is not None or not target.host:
+        return False
+    if (target.scheme, target.host, target.port) == ("https", SLACK_RESPONSE_HOST, 443):
+        return True
+    return (target.scheme, target.host, target.port) == (api.scheme, api.host, api.port)
+
+
+def _host(url: str) -> str | None:
+    try:
+        return URL(url).host
+    except (TypeError, ValueError):
+        return None
+
 
 async def post(client: AsyncWebClient, place: Place, message: Message) -> None:
     """``chat.postMessage`` into the place's thread; a refusal is logged (the user asked; there is no one to tell)."""
+    await _call_web_api(
+        client.chat_postMessage,
+        place.channel,
+        channel=place.channel,
+        thread_ts=place.thread_ts,
+        unfurl_links=False,
+        unfurl_media=False,
+        **message,
+    )
+
+
+async def _call_web_api(method: Any, where: str, **arguments: Any) -> None:
     try:
-        await client.chat_postMessage(
-            channel=place.channel, thread_ts=place.thread_ts, unfurl_links=False, unfurl_media=False, **message
-        )
+        await method(**arguments)
     except SlackApiError as error:
-        log.warning("Slack: chat.postMessage to %s failed: %s", place.channel, error.response.get("error"))
+        log.warning("Slack: %s to %s failed: %s", method.__name__, where, error.response.get("error"))
     except (aiohttp.ClientError, TimeoutError) as error:
-        log.warning("Slack: chat.postMessage to %s failed: %r", place.channel, error)
+        log.warning("Slack: %s to %s failed: %r", method.__name__, where, error)
 
 
 async def respond(response_url: str, body: dict[str, Any]) -> None:
@@ -335,15 +309,11 @@ def build_bolt_app(config: SlackConfig, responder: Responder) -> AsyncApp:
     bolt.client.base_url = config.api_url
     bolt.client.timeout = SLACK_TIMEOUT_SECONDS
 
-    async def once_per_event(body: dict[str, Any], request: Any, next: Any) -> BoltResponse | None:
-        event_id = body.get("event_id")
-        if (
-            body.get("type") == "event_callback"
-            and event_id
-            and not responder.deliveries.first_time(f"event:{event_id}")
-        ):
+    async def once_per_delivery(body: dict[str, Any], request: Any, next: Any) -> BoltResponse | None:
+        key = delivery_key(body, request.raw_body)
+        if key is not None and not await asyncio.to_thread(responder.deliveries.first_time, key):
             retry = (request.headers.get("x-slack-retry-num") or ["-"])[0]
-            log.info("Slack: event %s delivered again (retry %s); already answered", event_id, retry)
+            log.info("Slack: %s delivered again (retry %s); already handled", key, retry)
             return BoltResponse(status=200, body="")
         await next()
         return None
@@ -360,11 +330,11 @@ def build_bolt_app(config: SlackConfig, responder: Responder) -> AsyncApp:
     async def answer_event(event: dict[str, Any], client: AsyncWebClient) -> None:
         await responder.on_event(event, client)
 
-    async def answer_command(command: dict[str, Any]) -> None:
-        await responder.on_command(command)
+    async def answer_command(command: dict[str, Any], client: AsyncWebClient) -> None:
+        await responder.on_command(command, client)
 
-    async def store_vote(body: dict[str, Any], action: dict[str, Any]) -> None:
-        await responder.on_vote(body, action)
+    async def store_vote(body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+        await responder.on_vote(body, action, client)
 
     async def explain_failure(error: Exception) -> None:
         if isinstance(error, (aiohttp.ClientError, TimeoutError)):  # Slack answers 500 with a retry later
@@ -375,7 +345,7 @@ def build_bolt_app(config: SlackConfig, responder: Responder) -> AsyncApp:
             log.error("Slack: handling a request failed", exc_info=error)
 
     bolt.error(explain_failure)
-    bolt.middleware(once_per_event)
+    bolt.middleware(once_per_delivery)
     bolt.event("app_mention")(ack=ack_now, lazy=[_logged(answer_event)])
     bolt.event("message")(ack=ack_now, lazy=[_logged(answer_event)])  # every message event is acked; DMs answered
     bolt.command(re.compile(r"^/"))(ack=ack_command, lazy=[_logged(answer_command)])  # whatever the command's name
@@ -422,7 +392,9 @@ def _handler(config: SlackConfig, service: BriefingService) -> AsyncSlackRequest
     if os.environ.get("SLACK_CLIENT_ID") and os.environ.get("SLACK_CLIENT_SECRET"):
         log.warning("Slack: SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are set, which makes slack-bolt expect OAuth installs")
     try:
-        bolt = build_bolt_app(config, Responder(service, FeedbackStore.for_settings(service.settings)))
+        deliveries = Deliveries.in_folder(service.settings.index)
+        feedback = FeedbackStore.for_settings(service.settings)
+        bolt = build_bolt_app(config, Responder(service, feedback, deliveries, config.api_url))
     except BoltError as error:
         log.error("Slack could not start (%s): /slack/* answer 503", error)
         return None

@@ -11,10 +11,14 @@ context line naming the sources (doc id, date, character offsets, so anyone can 
 buttons that carry the answer's feedback id. When the briefings do not answer, the plain sentence from the
 answering step, the closest sentences found (each a block quote with its title and date, labelled as not an
 answer) and the nearest sources instead.
+
+The way back lives here too: :func:`question_text` reads a question out of Slack's mrkdwn (mentions
+dropped, links by their label, entities decoded), the inverse of :func:`escape`.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -40,6 +44,9 @@ Block = dict[str, Any]
 Message = dict[str, Any]  # keyword arguments for chat.postMessage or a response_url body: text + blocks
 
 _CITED = re.compile(r"\[\d+\]")
+_MENTION = re.compile(r"<[@!][^>]*>")
+_LABELLED = re.compile(r"<[^>|]+\|([^>]+)>")
+_BARE = re.compile(r"<([^>]+)>")
 _TOKENS = re.compile(r"\S+|\s+")
 
 
@@ -206,6 +213,13 @@ def _dated(date: str | None) -> str:
 def escape(text: str) -> str:
     """Slack mrkdwn treats ``&``, ``<`` and ``>`` as control characters; everything else is shown as is."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def question_text(slack_text: str | None) -> str:
+    """The question as a person typed it: mentions dropped, links shown by their label, entities decoded."""
+    text = _MENTION.sub(" ", slack_text or "")
+    text = _BARE.sub(r"\1", _LABELLED.sub(r"\1", text))
+    return " ".join(html.unescape(text).split())
 
 
 def fit(text: str, limit: int = MAX_SECTION_TEXT, quoted: bool = False) -> list[str]:
