@@ -36,6 +36,12 @@ test: install browser-deps
 test-fast: install
 	$(BIN)/pytest -m "not slow and not browser"
 
+## Refresh the README's screenshot, docs/screenshot.png: the browser test's page after it answers a question
+.PHONY: screenshot
+screenshot: install browser-deps
+	$(BIN)/pytest tests/assistant/test_ui_browser.py -q -p no:cacheprovider \
+		-k test_chat_answers_cites_follows_up_opens_articles_and_takes_uploads --screenshot docs/screenshot.png
+
 ## Debian's chromium for the browser tests (Playwright drives it; it never downloads a browser)
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \

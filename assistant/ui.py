@@ -3,6 +3,8 @@
 A thin adapter like the others: it calls the same :class:`BriefingService` object as the HTTP routes and
 only turns answers into something to read. The chat streams each answer through ``service.stream`` and
 keeps a plain transcript beside the rendered one, so follow-up questions reach the service as clean history.
+Each session keeps only its latest ``MAX_TURNS`` turns, and an abandoned session's state is freed after
+``SESSION_TTL_SECONDS``, so a long-running server's memory stays bounded.
 Every cited sentence is shown inside its passage and opens the whole article with the quote highlighted.
 Project errors become gentle messages; nothing the user does shows a traceback.
 """
@@ -39,6 +41,10 @@ CONTEXT_REACH = 320  # characters of the passage shown on each side of a quote
 NEAREST_SHOWN = 3  # passages shown when the answer abstains
 NEAREST_CHARS = 480  # of each, enough to judge it; the whole article is a click away
 CLOSEST_CHARS = 240  # of each closest quote under a refusal: enough to judge it, too short to pass for an answer
+MAX_TURNS = 20  # question/answer pairs kept per session: in the chat, its transcript and its answers' sources
+SESSION_TTL_SECONDS = 3600  # an idle session's state (transcript, answers) is freed after an hour
+MAX_SESSIONS = 1000  # sessions whose state is held at once; beyond it the least recently used is dropped
+UPLOAD_CACHE = (3600, 3600)  # hourly, Gradio's temporary copies of uploads over an hour old go: the corpus has its own
 HOW_TO_INGEST = (
     "No briefings are indexed yet. Run `briefings ingest corpus/` in a terminal (or `make run`), "
     "or add a briefing file under **Add a briefing**."
@@ -105,9 +111,11 @@ def mount(app: FastAPI, service: BriefingService, auth: tuple[str, str] | None =
 def build(service: BriefingService) -> gr.Blocks:
     """The page: header, chat with examples and filters, upload, and the sources and article panes."""
     adapter = ChatAdapter(service)
-    with gr.Blocks(title="Briefings", analytics_enabled=False) as blocks:
-        transcript = gr.State([])  # plain {"role", "content"} turns, as the service wants its history
-        answers = gr.State({})  # chat message index -> Answer, so clicking an old answer shows its sources
+    with gr.Blocks(title="Briefings", analytics_enabled=False, delete_cache=UPLOAD_CACHE) as blocks:
+        # plain {"role", "content"} turns, as the service wants its history
+        transcript = gr.State([], time_to_live=SESSION_TTL_SECONDS)
+        # chat message index -> Answer, so clicking an old answer shows its sources
+        answers = gr.State({}, time_to_live=SESSION_TTL_SECONDS)
         header = gr.Markdown(adapter.header, elem_id="b-header")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
@@ -164,6 +172,7 @@ def build(service: BriefingService) -> gr.Blocks:
         clear.click(adapter.cleared, None, cleared, api_visibility="undocumented")
         sources.click(adapter.open_citation, None, article, api_visibility="undocumented")
         upload.upload(adapter.add_briefing, upload, [upload_status, upload, header], api_visibility="undocumented")
+    blocks.state_session_capacity = MAX_SESSIONS  # what `launch(state_session_capacity=...)` sets; mounting has none
     return blocks
 
 
@@ -207,6 +216,8 @@ class ChatAdapter:
             gr.Warning(html.escape(str(error)))
             yield (gr.skip(),) * 5
             return
+        messages, answers = latest_turns(messages, answers, MAX_TURNS - 1)
+        transcript = transcript[-2 * (MAX_TURNS - 1) :]  # also the history the service reads
         messages = [*messages, {"role": "user", "content": question}]
         reply = {"role": "assistant", "content": "_Searching the briefings…_"}
         yield "", [*messages, reply], transcript, answers, gr.skip()
@@ -237,7 +248,7 @@ class ChatAdapter:
     ) -> tuple[Any, ...]:
         chat = [*messages, {"role": "assistant", "content": answer_markdown(answer)}]
         asked = {"role": "user", "content": answer.question}
-        turns = [*transcript, asked, {"role": "assistant", "content": answer.answer}]
+        turns = [*transcript, asked, {"role": "assistant", "content": answer.answer}][-2 * MAX_TURNS :]
         return gr.skip(), chat, turns, {**answers, len(chat) - 1: answer}, self.sources_html(answer)
 
     def example_text(self, event: gr.SelectData) -> str:
@@ -321,6 +332,17 @@ class ChatAdapter:
         except BriefingsError as error:
             return _problem(error), None, self.header()
         return upload_message(added), None, self.header()
+
+
+def latest_turns(
+    messages: list[dict[str, Any]], answers: dict[int, Answer], turns: int
+) -> tuple[list[dict[str, Any]], dict[int, Answer]]:
+    """The chat's last ``turns`` turns (each from a user message on), answers re-keyed to their new places."""
+    starts = [index for index, message in enumerate(messages) if message.get("role") == "user"]
+    if len(starts) <= turns:
+        return messages, answers
+    cut = starts[-turns] if turns > 0 else len(messages)
+    return messages[cut:], {index - cut: answer for index, answer in answers.items() if index >= cut}
 
 
 def answer_markdown(answer: Answer) -> str:

@@ -6,7 +6,10 @@ question needs them and building them is the slow part.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -103,3 +106,44 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600)
 
 
 requires_news = pytest.mark.skipif(not NEWS.is_dir(), reason="../shared/corpora/news-2024q1 is not present")
+
+
+PLAYWRIGHT_IMPORT = re.compile(r"^\s*(?:from|import)\s+playwright\b", re.MULTILINE)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--screenshot",
+        metavar="PATH",
+        type=Path,
+        default=None,
+        help="also save the browser test's screenshot of an answered question there (`make screenshot`)",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that reaches Playwright, in its own body or through any fixture it uses, is a browser test.
+
+    Marking it here rather than by hand means `-m "not browser"` can never start a browser by accident.
+    """
+    for item in items:
+        if not item.get_closest_marker("browser") and _reaches_playwright(item):
+            item.add_marker(pytest.mark.browser)
+
+
+def _reaches_playwright(item: pytest.Item) -> bool:
+    functions = [getattr(item, "function", None)]
+    fixture_info = getattr(item, "_fixtureinfo", None)
+    if fixture_info is not None:
+        for definitions in fixture_info.name2fixturedefs.values():
+            functions += [definition.func for definition in definitions]
+    return any(_imports_playwright(function) for function in functions if function is not None)
+
+
+@functools.cache
+def _imports_playwright(function: Any) -> bool:
+    try:
+        return PLAYWRIGHT_IMPORT.search(inspect.getsource(function)) is not None
+    except (OSError, TypeError):  # no readable source (a C function, a lambda built at run time)
+        return False

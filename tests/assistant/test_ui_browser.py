@@ -1,12 +1,13 @@
 """The chat UI: a real Chromium (Debian's, driven by Playwright) against a real server, plus the upload path.
 
-Gradio keeps connections open, so the browser tests wait for elements, never for network idleness. Every
-request the page makes is checked to stay on the loopback server.
+Gradio keeps connections open, so the browser tests wait for elements, never for network idleness: every
+step waits (Playwright's auto-retrying ``expect``) for the page state its action leads to before the next
+one. Every request the page makes is checked to stay on the loopback server. Screenshots go to the test's
+temporary folder; ``--screenshot PATH`` (``make screenshot``) also saves the answered page there.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,10 +22,35 @@ from tests.conftest import PROJECT, SEED_DOC, seed_text
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]  # fmt: skip
-ARTEFACTS = PROJECT / "test-artifacts"
-README_SCREENSHOT = PROJECT / "docs" / "screenshot.png"
+WRITTEN_BEFORE = (PROJECT / "docs" / "screenshot.png", PROJECT / "test-artifacts")  # tests once wrote these
 HARBOUR = "date 2024-03-01\nHarbour report\nThe harbour in Port Elin reopened after 19 days of repairs.\n"
 WAIT_MS = 60_000  # two shared cores: answers normally take well under a second, but leave room
+
+
+@pytest.fixture(autouse=True)
+def _repository_untouched(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests write into temporary folders only; the README's screenshot changes only when asked for."""
+    asked_for = request.config.getoption("screenshot", None)
+    watched = [path for path in WRITTEN_BEFORE if asked_for is None or path != asked_for.resolve()]
+    before = _footprint(watched)
+    yield
+    assert _footprint(watched) == before, "a test wrote into the repository"
+
+
+def _footprint(paths: list[Path]) -> dict[str, int]:
+    """Every file and folder under ``paths`` with its modification time."""
+    found = [entry for path in paths if path.exists() for entry in (path, *path.rglob("*"))]
+    return {str(entry): entry.stat().st_mtime_ns for entry in found}
+
+
+@pytest.fixture
+def screenshot_path(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """Where the answered page is saved: this test's temporary folder, or ``--screenshot PATH`` when given."""
+    asked_for: Path | None = request.config.getoption("screenshot")
+    if asked_for is None:
+        return tmp_path / "answer.png"
+    asked_for.resolve().parent.mkdir(parents=True, exist_ok=True)
+    return asked_for.resolve()
 
 
 @pytest.fixture
@@ -156,34 +182,61 @@ def page(browser, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:  # type:
 
 
 def submit(page, question: str) -> None:  # type: ignore[no-untyped-def]
-    page.locator("#b-question textarea").fill(question)
+    from playwright.sync_api import expect
+
+    box = page.locator("#b-question textarea")
+    box.fill(question)
+    expect(box).to_have_value(question)
     page.locator("#b-ask").click()
 
 
-def ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
-    """Submit and wait until the turn is over (the placeholder bubble is replaced by the answer)."""
+def bubbles(page):  # type: ignore[no-untyped-def]
+    """The chat's message rows, one per user question and one per answer."""
+    return page.locator("#b-chat .message-row")
+
+
+def await_turn(page, question: str, shown_before: int) -> None:  # type: ignore[no-untyped-def]
+    """Wait until this question and its finished answer are the chat's last two bubbles."""
     from playwright.sync_api import expect
 
+    expect(bubbles(page)).to_have_count(shown_before + 2)
+    expect(bubbles(page).nth(shown_before)).to_contain_text(question)
+    expect(bubbles(page).last).not_to_contain_text("Searching the briefings")
+    expect(page.locator("#b-question textarea")).to_have_value("")
+
+
+def ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
+    """Submit and wait until the turn is over: the placeholder bubble is replaced by the answer."""
+    shown_before = bubbles(page).count()  # the page is settled: every earlier step waited for its result
     submit(page, question)
-    chat = page.locator("#b-chat")
-    expect(chat).to_contain_text(question)
-    expect(chat).not_to_contain_text("Searching the briefings")
+    await_turn(page, question, shown_before)
 
 
-@pytest.mark.browser
+def clear_chat(page) -> None:  # type: ignore[no-untyped-def]
+    """Press "Clear chat" and wait until the chat, the sources and the article pane are empty again."""
+    from playwright.sync_api import expect
+
+    page.locator("#b-clear").click()
+    expect(bubbles(page)).to_have_count(0)
+    expect(page.locator("#b-sources")).to_contain_text("Sources of the latest answer appear here")
+    expect(page.locator("#b-article")).to_contain_text("Click a source to read the whole article")
+
+
 def upload_harbour(page, folder: Path) -> None:  # type: ignore[no-untyped-def]
     """Add the harbour briefing through the UI's upload and wait for it to be indexed."""
     from playwright.sync_api import expect
 
     page.locator("#b-add").get_by_text("Add a briefing").click()
+    expect(page.locator("#b-upload")).to_be_visible()
     harbour = folder / "harbour.txt"
     harbour.write_text(HARBOUR, encoding="utf-8")
     page.locator("#b-upload input[type=file]").set_input_files(str(harbour))
     expect(page.locator("#b-upload-status")).to_contain_text("Added harbour.txt")
 
 
+@pytest.mark.browser
 def test_chat_answers_cites_follows_up_opens_articles_and_takes_uploads(
-    page, fresh_service: BriefingService, corpus_dir: Path, tmp_path: Path
+    page, fresh_service: BriefingService, corpus_dir: Path, tmp_path: Path, screenshot_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
@@ -193,14 +246,13 @@ def test_chat_answers_cites_follows_up_opens_articles_and_takes_uploads(
 
         # First load offers example questions; clicking one asks it.
         page.locator("#b-chat").get_by_text(CARD_QUESTION).click()
+        await_turn(page, CARD_QUESTION, 0)
         chat, sources, article = page.locator("#b-chat"), page.locator("#b-sources"), page.locator("#b-article")
         expect(chat).to_contain_text(CARD_ANSWER)
         expect(chat).to_contain_text("[1]")
         expect(chat).to_contain_text(SEED_DOC)
         expect(sources.locator(".b-source").first).to_contain_text(SEED_DOC)
         expect(sources.locator(".b-source mark").first).to_contain_text(CARD_ANSWER)
-        ARTEFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTEFACTS / "ui-answer.png"))
 
         # A citation opens the whole article with the quote highlighted and scrolled into view.
         card = sources.locator(".b-source").first
@@ -208,23 +260,24 @@ def test_chat_answers_cites_follows_up_opens_articles_and_takes_uploads(
         card.click()
         expect(article.locator("mark")).to_have_text(seed_text()[start:end])
         expect(article.locator(".b-article-text")).to_contain_text("Russian President Vladimir Putin")
-        assert article.locator("mark").evaluate(
-            "m => { const box = m.closest('.b-article-text').getBoundingClientRect();"
+        page.wait_for_function(  # the pane scrolls to the quote once it is drawn
+            "() => { const m = document.querySelector('#b-article mark'); if (!m) return false;"
+            " const box = m.closest('.b-article-text').getBoundingClientRect();"
             " const r = m.getBoundingClientRect(); return r.top >= box.top && r.top < box.bottom; }"
         )
-        if not README_SCREENSHOT.exists() or os.environ.get("UPDATE_SCREENSHOT") == "1":
-            README_SCREENSHOT.parent.mkdir(exist_ok=True)
-            page.screenshot(path=str(README_SCREENSHOT), full_page=True)
+        page.screenshot(path=str(screenshot_path), full_page=True)
+        assert screenshot_path.stat().st_size > 0
 
         # A follow-up is resolved from the earlier turn.
         ask(page, "Who started it?")
         expect(chat).to_contain_text("French side")
 
         # An empty question gets a gentle message and changes nothing.
-        bubbles = chat.locator(".message").count()
+        shown = bubbles(page).count()
         submit(page, "   ")
         expect(page.get_by_text("The question is empty")).to_be_visible()
-        assert chat.locator(".message").count() == bubbles
+        expect(bubbles(page)).to_have_count(shown)
+        expect(bubbles(page).last).to_contain_text("French side")
 
         # An uploaded briefing is answerable at once.
         upload_harbour(page, tmp_path)
@@ -244,9 +297,8 @@ def test_chat_answers_cites_follows_up_opens_articles_and_takes_uploads(
         assert sorted(path.name for path in corpus_dir.iterdir()) == [SEED_DOC, "harbour.txt"]
 
         # Clearing the chat forgets the conversation, so the next question stands alone.
-        page.locator("#b-clear").click()
+        clear_chat(page)
         expect(chat).not_to_contain_text(CARD_ANSWER)
-        expect(sources).to_contain_text("Sources of the latest answer appear here")
 
         # An unrelated question is refused plainly, with the nearest passages still shown.
         ask(page, "What is the capital of Australia?")
@@ -254,9 +306,11 @@ def test_chat_answers_cites_follows_up_opens_articles_and_takes_uploads(
         expect(sources).to_contain_text("Nearest passages")
 
         # The date filter is applied: nothing is dated after 2030, so nothing answers.
-        page.locator("#b-clear").click()
-        page.locator("#b-since input").fill("2030-01-01")
-        page.locator("#b-since input").press("Enter")
+        clear_chat(page)
+        since = page.locator("#b-since input")
+        since.fill("2030-01-01")
+        since.press("Enter")
+        expect(since).to_have_value("2030-01-01")
         ask(page, "How long was the harbour closed?")
         expect(chat).to_contain_text("The briefings don't say.")
         expect(chat).not_to_contain_text("19 days")
