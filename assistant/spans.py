@@ -129,6 +129,7 @@ _AGENT = re.compile(
     r"(?:\s+(?:side|forces|government|administration|officials|team|authorities|police|army|group))?)"
 )
 _MODIFIER = re.compile(r"(?:(?:the|a|an)\s+)?(?:(?:[A-Z][\w'’.&-]*|[a-z][\w-]*)\s+){0,3}$")
+_DESIGNATOR = r"(?:No\.\s*)?(?:\d[\w-]*|[A-Z][A-Z0-9-]*\d[\w-]*)\b"  # what names a pier, flight or resolution
 _LOCATIVE = re.compile(r"\b(?:in|at|to|from|near|across|outside|inside)\s+$")
 _FUNCTION_WORDS = frozenset(
     "to of and or but in on at by for with from as that which who is was are were be been has have had "
@@ -160,7 +161,7 @@ def _head_phrases(sentence: str, shape: QuestionShape) -> list[Choice]:
         before = _MODIFIER.search(sentence[: match.start()])
         words = before.group(0).split() if before else []
         determiners = [i for i, word in enumerate(words) if word.lower() in ("the", "a", "an")]
-        words = words[determiners[-1] :] if determiners else [w for w in words if w[0].isupper()][-3:]
+        words = words[determiners[-1] :] if determiners else _trailing_capitalised(words)[-3:]
         if not words or words[-1].lower() in _FUNCTION_WORDS:
             continue
         start = sentence.rfind(" ".join(words), 0, match.start())
@@ -170,7 +171,20 @@ def _head_phrases(sentence: str, shape: QuestionShape) -> list[Choice]:
             phrases.append(Choice(Found(start, start + len(" ".join(words)), shape.kind), 2))
         else:
             phrases.append(Choice(Found(start, match.end(), shape.kind), 2))
+    for match in re.finditer(rf"\b{re.escape(shape.head or '')}(?:s|es)?\s+{_DESIGNATOR}", sentence, re.IGNORECASE):
+        phrases.append(Choice(Found(match.start(), match.end(), shape.kind), 2))  # "pier 41", "Flight MH17"
     return phrases
+
+
+def _trailing_capitalised(words: list[str]) -> list[str]:
+    """The capitalised words right before the head noun ("Black Sea" in "Black Sea port"); a capitalised word
+    further back ("Tallinn reopened pier") is another phrase, not this one's modifier."""
+    run: list[str] = []
+    for word in reversed(words):
+        if not word[0].isupper():
+            break
+        run.insert(0, word)
+    return run
 
 
 def _entity_choices(sentence: str, shape: QuestionShape, known: set[str]) -> list[Choice]:

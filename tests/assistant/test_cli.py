@@ -52,9 +52,24 @@ def test_bad_questions_are_one_line_errors(seed_env: dict[str, str], question: s
     assert_one_line_error(briefings("ask", question, env=seed_env), fragment)
 
 
-def test_no_index_says_run_ingest(tmp_path: Path) -> None:
+def test_no_index_says_run_ingest_and_leaves_nothing_behind(tmp_path: Path) -> None:
     result = briefings("ask", "How long was the call?", "--index", str(tmp_path / "none"))
     assert_one_line_error(result, "run `briefings ingest` first")
+    assert not (tmp_path / "none").exists()  # a mistyped --index creates no folder and exports no model
+
+
+@pytest.mark.parametrize("question", ["", "how long? " * 10_000, "How long was the call?"])  # empty, 100 kB, fine
+def test_asking_a_damaged_index_leaves_it_byte_for_byte_as_it_was(
+    tmp_path: Path, model_cache: Path, question: str
+) -> None:
+    index = tmp_path / "index"
+    index.mkdir()
+    damaged = b"this is not a database" * 100
+    (index / "chroma.sqlite3").write_bytes(damaged)
+    result = briefings("ask", question, "--index", str(index), env={"BRIEFINGS_MODEL_CACHE": str(model_cache)})
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert sorted(path.name for path in index.iterdir()) == ["chroma.sqlite3"]
+    assert (index / "chroma.sqlite3").read_bytes() == damaged
 
 
 def test_damaged_index_is_a_one_line_error(tmp_path: Path, model_cache: Path) -> None:

@@ -64,6 +64,24 @@ def test_the_agent_of_a_passive_is_an_unambiguous_answer() -> None:
     assert span is not None and span.text(sentence) == "the French side"
 
 
+@pytest.mark.parametrize(
+    ("sentence", "question", "expected"),
+    [
+        ("The harbour authority of Tallinn reopened pier 41 after repairs.", "Which pier did Tallinn reopen?",
+         "pier 41"),
+        ("Ships were diverted to the Black Sea port after the strike.", "Which port were ships diverted to?",
+         "the Black Sea port"),
+        ("Officials in Kyiv said Odesa port reopened on Monday.", "Which port reopened?", "Odesa port"),
+    ],
+)  # fmt: skip
+def test_a_which_answer_is_the_phrase_that_names_the_thing(sentence: str, question: str, expected: str) -> None:
+    """The name right before the head noun, or the number after it, and never a capitalised word further back
+    with the verb between ("Tallinn reopened pier")."""
+    shape = QuestionShape(Kind.ENTITY, head=question.split()[1])
+    span = best_span(sentence, list(find_typed(sentence, shape.kind)), shape, question)
+    assert span is not None and span.text(sentence) == expected
+
+
 def test_the_article_date_marker_is_not_an_answer() -> None:
     sentence = "date 2022-02-20 Putin and Macron had a telephonic discussion on Sunday."
     found = [span.text(sentence) for span in find_typed(sentence, Kind.DATE)]
