@@ -1,8 +1,9 @@
-"""The HTTP adapter: one FastAPI app for ``POST /api/ask``, its streaming twin and ``GET /healthz``.
+"""The HTTP adapter: one FastAPI app for ``POST /api/ask``, its streaming twin, uploads, status and health.
 
 The chat UI and Slack mount on the same app. Routes translate the :mod:`assistant.errors` tree into HTTP
 statuses and call the one shared :class:`BriefingService`; they hold no logic of their own. When
-``BRIEFINGS_API_TOKEN`` is set, the asking routes want ``Authorization: Bearer <token>``.
+``BRIEFINGS_API_TOKEN`` is set, every ``/api/`` route wants ``Authorization: Bearer <token>``; only
+``GET /healthz`` is open, and it says nothing but whether the server can answer.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from itertools import chain
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -27,16 +30,33 @@ from assistant.errors import (
     BriefingsError,
     DocumentRejected,
     EmbeddingMismatch,
+    IndexLocked,
     IndexProblem,
     QuestionError,
     QuestionTooLong,
     StoreUnavailable,
 )
-from assistant.service import BriefingService, StreamEvent
+from assistant.service import MAX_UPLOAD_BYTES, BriefingService, StreamEvent
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024  # generous for a question plus a long chat history; stops a body from eating memory
+UPLOAD_PATH = "/api/documents"
+MAX_UPLOAD_BODY_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # the file plus multipart boundaries and part headers
+_UPLOAD_REQUEST = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary", "description": ".txt, .md or .html"}},
+                }
+            }
+        },
+    }
+}
 _bearer = HTTPBearer(auto_error=False, description="Required when the server has BRIEFINGS_API_TOKEN set.")
 
 
@@ -57,6 +77,8 @@ def status_for(error: BriefingsError) -> int:
     """The HTTP status that says what kind of problem a project error is."""
     if isinstance(error, QuestionTooLong):
         return 413
+    if isinstance(error, IndexLocked):
+        return 409
     if isinstance(error, (QuestionError, DocumentRejected)):
         return 422
     if isinstance(error, (IndexProblem, StoreUnavailable)) and not isinstance(error, EmbeddingMismatch):
@@ -73,22 +95,25 @@ def create_app(service: BriefingService, ui_auth: tuple[str, str] | None = None)
     """
     app = FastAPI(title="Briefings", version="0.1.0", description="Answers about briefings, with verified citations.")
     app.state.service = service
-    app.add_middleware(BodySizeLimit, limit=MAX_BODY_BYTES, prefix="/api/")
+    app.add_middleware(BodySizeLimit, limits=((UPLOAD_PATH, MAX_UPLOAD_BODY_BYTES), ("/api/", MAX_BODY_BYTES)))
     app.add_exception_handler(BriefingsError, _briefings_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
-    require_token = token_guard(service.settings.api_token)
+    guarded = [Depends(token_guard(service.settings.api_token))]
 
-    @app.post("/api/ask", summary="Answer a question with citations", dependencies=[Depends(require_token)])
+    @app.post("/api/ask", summary="Answer a question with citations", dependencies=guarded)
     def ask(body: AskRequest) -> dict[str, Any]:
         return service.ask(body.question, _history(body), body.since, body.until, body.llm).to_dict()
 
     @app.post(
         "/api/ask/stream",
         summary="Answer a question as server-sent events",
-        description='`delta` events carry text as it is produced (`{"text": ...}`); one `answer` event then '
-        "carries the whole answer object, citations included. A failure after the stream has started arrives "
-        'as an `error` event (`{"detail": ..., "status": ...}`).',
-        dependencies=[Depends(require_token)],
+        description='`delta` events carry answer text (`{"text": ...}`); one `answer` event then carries the '
+        "whole answer object, citations included. Deltas carry only text that is in the final answer: joined, "
+        "they equal its `answer`. An LLM answer arrives sentence by sentence, each sentence sent only after the "
+        "faithfulness guard kept it (markers already renumbered to the final citations), so a sentence the guard "
+        "drops is never sent; an extractive answer, or a fallback to one, arrives as one delta. A failure after "
+        'the stream has started arrives as an `error` event (`{"detail": ..., "status": ...}`).',
+        dependencies=guarded,
         response_class=StreamingResponse,
     )
     def ask_stream(body: AskRequest) -> StreamingResponse:
@@ -101,8 +126,16 @@ def create_app(service: BriefingService, ui_auth: tuple[str, str] | None = None)
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
-    @app.get("/healthz", summary="Readiness: index loaded, counts, embedding model")
+    @app.get("/healthz", summary="Readiness: whether the index can answer (no details; see /api/status)")
     def healthz() -> JSONResponse:
+        try:
+            service.stats()
+        except BriefingsError:
+            return JSONResponse({"ok": False}, status_code=503)
+        return JSONResponse({"ok": True})
+
+    @app.get("/api/status", summary="The index: counts, dates, embedding model, location", dependencies=guarded)
+    def status() -> JSONResponse:
         try:
             stats = service.stats()
         except BriefingsError as error:
@@ -120,6 +153,21 @@ def create_app(service: BriefingService, ui_auth: tuple[str, str] | None = None)
             }
         )
 
+    @app.post(
+        UPLOAD_PATH,
+        summary="Add a briefing file to the corpus and the index",
+        description=f"Multipart upload, field `file` (.txt, .md or .html, at most {MAX_UPLOAD_BYTES // 1024**2} MB). "
+        "The file is saved in the corpus folder and answerable as soon as this returns. A file that is not a "
+        "briefing is refused with 422 and nothing is saved; 409 while another ingest is writing; 413 when too big.",
+        dependencies=guarded,
+        openapi_extra=_UPLOAD_REQUEST,
+    )
+    async def add_document(request: Request) -> dict[str, Any]:
+        filename, content = await _uploaded(request)
+        added = await run_in_threadpool(service.add_document, filename, content)
+        report = added.report
+        return {"doc": added.doc, "added": report.added, "updated": report.updated, "chunks": report.chunks}
+
     from assistant import slack, ui
 
     slack.mount(app, service)
@@ -129,6 +177,20 @@ def create_app(service: BriefingService, ui_auth: tuple[str, str] | None = None)
 
 def _history(body: AskRequest) -> list[dict[str, str]]:
     return [turn.model_dump() for turn in body.history]
+
+
+async def _uploaded(request: Request) -> tuple[str, bytes]:
+    """The uploaded file's name and bytes; its parts are spooled to disk, and at most the limit is read back."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise HTTPException(422, "Malformed request: send the briefing as multipart/form-data in a field named file")
+    async with request.form(max_files=1, max_fields=10) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise HTTPException(422, "Malformed request: file: a briefing file is required in the field named file")
+        content = await upload.read(MAX_UPLOAD_BYTES + 1)
+        if len(content) > MAX_UPLOAD_BYTES:
+            raise HTTPException(413, f"The file is over the upload limit of {MAX_UPLOAD_BYTES // 1024**2} MB")
+        return upload.filename or "", content
 
 
 def server_sent_events(events: Iterator[StreamEvent]) -> Iterator[str]:
@@ -194,25 +256,35 @@ def _jsonable(problems: Any) -> Any:
 
 
 class BodySizeLimit:
-    """Refuse request bodies over ``limit`` bytes under ``prefix`` with 413, before they are read into memory."""
+    """Refuse request bodies over a path's limit with 413, before they are read into memory.
 
-    def __init__(self, app: ASGIApp, limit: int, prefix: str) -> None:
+    ``limits`` pairs path prefixes with byte limits; the first prefix that matches decides, and paths that
+    match none are not limited here.
+    """
+
+    def __init__(self, app: ASGIApp, limits: tuple[tuple[str, int], ...]) -> None:
         self.app = app
-        self.limit = limit
-        self.prefix = prefix
+        self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+        limit = self._limit_for(scope)
+        if limit is None:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            response = JSONResponse({"detail": f"The request body is over {self.limit} bytes"}, status_code=413)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            response = JSONResponse({"detail": f"The request body is over {limit} bytes"}, status_code=413)
             await response(scope, receive, send)
             return
-        await self.app(scope, self._counting(receive, scope, send), send)
+        await self.app(scope, self._counting(receive, limit), send)
 
-    def _counting(self, receive: Receive, scope: Scope, send: Send) -> Receive:
+    def _limit_for(self, scope: Scope) -> int | None:
+        if scope["type"] != "http":
+            return None
+        return next((limit for prefix, limit in self.limits if scope["path"].startswith(prefix)), None)
+
+    @staticmethod
+    def _counting(receive: Receive, limit: int) -> Receive:
         """A ``receive`` that stops a body without Content-Length (chunked) at the same limit."""
         seen = 0
 
@@ -221,8 +293,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise HTTPException(413, f"The request body is over {self.limit} bytes")
+                if seen > limit:
+                    raise HTTPException(413, f"The request body is over {limit} bytes")
             return message
 
         return receive_limited

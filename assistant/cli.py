@@ -82,19 +82,29 @@ def ingest_command(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders [default: corpus/]")] = None,
     index: IndexOption = None,
     chroma_url: ChromaOption = None,
-    prune: Annotated[bool, typer.Option("--prune", help="Drop indexed articles whose files are gone")] = False,
-    rebuild: Annotated[bool, typer.Option("--rebuild", help="Delete the index first and build it anew")] = False,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Also drop indexed articles whose files lay under the given folders (or were the given files) "
+            "and are gone or no longer load; articles from anywhere else are kept",
+        ),
+    ] = False,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild",
+            help="Replace the whole index with the given paths; nothing is deleted unless they hold articles",
+        ),
+    ] = False,
 ) -> None:
     """Index articles incrementally: unchanged files are skipped, changed ones replaced."""
     from assistant.console import print_ingest_report, tqdm_progress
     from assistant.service import BriefingService
-    from index.store import ChunkStore
 
     settings = settings_from(index=index, chroma_url=chroma_url)
     targets = list(paths) if paths else [settings.corpus]
-    if rebuild:
-        ChunkStore.drop(settings.location)
-    report = BriefingService(settings).ingest(targets, prune=prune, progress=tqdm_progress)
+    report = BriefingService(settings).ingest(targets, prune=prune, progress=tqdm_progress, rebuild=rebuild)
     print_ingest_report(report, settings.location.describe())
 
 
@@ -203,7 +213,7 @@ def serve_command(
     service = BriefingService(settings)
     try:
         service.warm_up()
-    except BriefingsError as error:  # serve anyway: /healthz and the UI say why it is not ready
+    except BriefingsError as error:  # serve anyway: /api/status and the UI say why it is not ready
         typer.echo(f"warning: {error}", err=True)
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
     typer.echo(f"\n  Briefings is ready: {url}\n  HTTP API docs: {url}docs    (Ctrl-C stops the server)\n")
@@ -352,12 +362,22 @@ def load_command(
     allow_remote: Annotated[
         bool, typer.Option("--allow-remote", help="Allow a server that is not on this machine")
     ] = False,
+    upload: Annotated[
+        list[Path] | None,
+        typer.Option("--upload", help="Briefing file or folder to upload, one file after another, during the run"),
+    ] = None,
+    server_pid: Annotated[
+        int | None, typer.Option("--server-pid", help="Sample this server process's memory (RSS) during the run")
+    ] = None,
 ) -> None:
-    """Ask a running server many questions at once; report throughput, p50/p95/p99 latency and errors."""
+    """Ask a running server many questions at once; report throughput, p50/p95/p99 latency and errors.
+
+    With ``--upload`` the server also indexes new briefings while it answers; with ``--server-pid`` the
+    report shows its memory over the run."""
     import httpx
 
     from assistant.bench import read_questions
-    from assistant.load import LoadPlan, format_summary, run_load
+    from assistant.load import LoadPlan, format_summary, run_load, upload_files
 
     stop_cleanly_on_sigterm()
 
@@ -367,7 +387,8 @@ def load_command(
     if not host or not (is_loopback(host) or allow_remote):
         raise ConfigurationError(f"Refusing to load {url}: only this machine's servers by default (--allow-remote)")
     asked = read_questions([questions or settings_from().corpus / "questions.jsonl"])
-    report = run_load(LoadPlan(url.rstrip("/"), asked, concurrency, seconds, timeout, token))
+    files = upload_files(upload or [])
+    report = run_load(LoadPlan(url.rstrip("/"), asked, concurrency, seconds, timeout, token, files, server_pid))
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(report, indent=2) + "\n")

@@ -8,7 +8,8 @@ Question-side and upload errors are added here:
     │   └── DocumentRejected     an uploaded file is not a briefing (binary, empty, wrong type)
     ├── QuestionError
     │   ├── EmptyQuestion        nothing but whitespace
-    │   └── QuestionTooLong      over the configured limit
+    │   ├── QuestionTooLong      over the configured limit
+    │   └── AnswerModeNotAllowed a request asked for an answer mode the operator did not enable
     └── AnswerBackendError      an LLM backend is misconfigured (missing package, bad spec)
 """
 
@@ -41,6 +42,10 @@ class QuestionTooLong(QuestionError):
     """The question exceeds the configured length."""
 
 
+class AnswerModeNotAllowed(QuestionError):
+    """A request named an answer mode (``llm``) that the server's settings do not offer."""
+
+
 class AnswerBackendError(BriefingsError):
     """The configured answer backend cannot be used."""
 
@@ -51,6 +56,7 @@ class DocumentRejected(CorpusError):
 
 __all__ = [
     "AnswerBackendError",
+    "AnswerModeNotAllowed",
     "BriefingsError",
     "ConfigurationError",
     "CorpusError",

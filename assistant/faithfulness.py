@@ -248,20 +248,37 @@ def _possessive_free(word: str) -> str:
 # ------------------------------------------------------------------------------------ claims
 def split_claims(answer: str) -> list[Claim]:
     """The answer's sentences; markers stranded at a sentence's start belong to the sentence before."""
-    claims: list[Claim] = []
+    return [claim for claim, _ in _claims_at(answer)]
+
+
+def settled_text(answer: str) -> str:
+    """The start of a still-growing answer up to its last sentence: the sentences that are complete.
+
+    A sentence is complete once the next one has begun with words, so markers written after its full stop
+    are already part of it; the last sentence may still grow and is left out.
+    """
+    claims = _claims_at(answer)
+    return answer[: claims[-1][1]] if len(claims) > 1 else ""
+
+
+def _claims_at(answer: str) -> list[tuple[Claim, int]]:
+    """Each claim with where it starts in ``answer``."""
+    claims: list[tuple[Claim, int]] = []
     cursor = 0
     for span in sentence_spans(answer):
         gap, piece = answer[cursor : span.start], answer[span.start : span.end]
-        cursor = span.end
+        start, cursor = span.start, span.end
         leading = re.match(rf"^(?:\s*{MARKER.pattern})+", piece, re.IGNORECASE)
         if leading and claims:
-            claims[-1] = _extended(claims[-1], piece[: leading.end()])
-            piece = piece[leading.end() :].lstrip()
+            claims[-1] = (_extended(claims[-1][0], piece[: leading.end()]), claims[-1][1])
+            rest = piece[leading.end() :]
+            piece = rest.lstrip()
+            start += leading.end() + len(rest) - len(piece)
         if not re.search(r"\w", MARKER.sub("", piece)):
             if claims and piece:
-                claims[-1] = _extended(claims[-1], piece)
+                claims[-1] = (_extended(claims[-1][0], piece), claims[-1][1])
             continue
-        claims.append(Claim(piece, markers_in(piece), gap if claims else ""))
+        claims.append((Claim(piece, markers_in(piece), gap if claims else ""), start))
     return claims
 
 

@@ -123,7 +123,12 @@ def parse_mode(mode: str) -> tuple[str, str]:
 
 
 def build_backend(mode: str, timeout: float) -> ChatBackend:
-    """The backend for ``mode``; raises :class:`AnswerBackendError` when it cannot be used."""
+    """The backend for ``mode``; raises :class:`AnswerBackendError` when it cannot be used.
+
+    The mode names only a provider and a model. Where the model is served (``OPENAI_BASE_URL``,
+    ``OLLAMA_HOST``) and its key come from the operator's environment alone, never from a mode, and the
+    service builds a backend only for the modes its settings offer (``llm``, ``llm_choices``).
+    """
     provider, model = parse_mode(mode)
     return ChatBackend(f"{provider}:{model}", _FACTORIES[provider](model, timeout), timeout)
 

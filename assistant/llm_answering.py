@@ -6,9 +6,10 @@ The pipeline for one question:
    if that fails, the history-aware heuristic of :func:`assistant.chat.standalone_question` is used;
 2. the extractive answer is computed from the same retrieval: it decides whether anything relevant was
    found (if not, the model is not called at all and the answer abstains) and it is the fallback;
-3. the model answers from the top passages, numbered and delimited, citing them as ``[n]`` (streamed token by
-   token when asked);
-4. :func:`assistant.grounding.ground` cites and guards the reply sentence by sentence.
+3. the model answers from the top passages, numbered and delimited, citing them as ``[n]``;
+4. :func:`assistant.grounding.ground` cites and guards the reply sentence by sentence. When streaming, each
+   sentence is guarded as soon as it is complete and released only if the guard keeps it
+   (:class:`GuardedStream`), so the streamed text is always the start of the final answer's text.
 
 The user always gets an answer or an honest abstention: when the model is down, slow, returns nothing usable
 or nothing it says survives the guard, the extractive answer is returned with ``mode`` saying why, e.g.
@@ -18,16 +19,18 @@ or nothing it says survives the guard, the extractive answer is returned with ``
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from langchain_core.messages import BaseMessage
 
 from assistant.answering import Answer
 from assistant.chat import Turn, turns_from
 from assistant.evidence import ArticleTexts
-from assistant.grounding import Grounded, build_sources, ground, strip_reasoning
+from assistant.faithfulness import settled_text
+from assistant.grounding import Grounded, Source, build_sources, ground, strip_reasoning
 from assistant.llm import ChatBackend, LlmCallFailed
 from assistant.llm_prompts import Prompts, answer_messages, clean_standalone, condense_messages, load_prompts
 
@@ -37,6 +40,19 @@ History = Iterable[Mapping[str, str] | Turn] | None
 Extract = Callable[[str, History], Answer]
 SKIPPED_MODE = "extractive (llm skipped: nothing relevant)"
 FALLBACK_MODE = "extractive (llm fallback: {reason})"
+CUT_SHORT_MODE = "{mode} (cut short: {reason})"
+_SENTENCE_END = re.compile(r"[.!?…\n]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The model's reply as guarded: ``raw`` is the text the guard judged (all of it, unless cut short)."""
+
+    raw: str
+    grounded: Grounded
+    guard_ms: float
+    cut_short: str | None = None  # why the stream ended early, after guarded text had been shown
 
 
 class LlmAnswerer:
@@ -62,11 +78,31 @@ class LlmAnswerer:
         return f"llm:{self.backend.mode}"
 
     def run(self, question: str, history: History, extract: Extract, streaming: bool) -> Generator[str, None, Answer]:
-        """Yield the model's text as it arrives (when ``streaming``) and return the guarded answer.
+        """Return the guarded answer; when ``streaming``, yield its text as it becomes final.
 
+        The yielded pieces are guarded sentences as the model completes them, then whatever of the returned
+        answer is not shown yet (all of it for an extractive fallback): joined, they are its ``answer``.
         ``extract(question, history)`` is the extractive answer for the same date bounds; ``question`` has
         already been validated.
         """
+        shown = ""
+        answering = self._answer(question, history, extract, streaming)
+        while True:
+            try:
+                piece = next(answering)
+            except StopIteration as finished:
+                answer: Answer = finished.value
+                break
+            shown += piece
+            yield piece
+        assert answer.answer.startswith(shown), "streamed text must be the start of the answer"
+        if streaming and answer.answer != shown:
+            yield answer.answer[len(shown) :]
+        return answer
+
+    def _answer(
+        self, question: str, history: History, extract: Extract, streaming: bool
+    ) -> Generator[str, None, Answer]:
         started = time.perf_counter()
         timings: dict[str, float] = {}
         standalone, condense_failure = self._standalone(question, history, timings)
@@ -78,18 +114,20 @@ class LlmAnswerer:
             return self._fallback(baseline, condense_failure, (), started, timings)
         sources = build_sources(list(baseline.passages[: self.max_sources]), self.articles)
         asked = standalone or question
+        messages = answer_messages(self.prompts, asked, sources)
         called = time.perf_counter()
         try:
-            raw = yield from self._generate(answer_messages(self.prompts, asked, sources), streaming)
+            if streaming:
+                reply = yield from self._streamed(messages, sources, asked)
+            else:
+                reply = self._completed(messages, sources, asked)
         except LlmCallFailed as failure:
             log.warning("%s failed, answering extractively: %s", self.backend.mode, failure)
             timings["llm"] = _ms(called)
             return self._fallback(baseline, failure.reason, (), started, timings)
-        timings["llm"] = _ms(called)
-        guarded = time.perf_counter()
-        grounded = ground(raw, sources, asked, self.articles)
-        timings["guard"] = _ms(guarded)
-        return self._decide(baseline, raw, grounded, started, timings)
+        timings["llm"] = _ms(called) - reply.guard_ms
+        timings["guard"] = reply.guard_ms
+        return self._decide(baseline, reply, started, timings)
 
     def _standalone(self, question: str, history: History, timings: dict[str, float]) -> tuple[str | None, str | None]:
         """The model's standalone form of a follow-up, or ``None`` (and why, when the call failed)."""
@@ -109,19 +147,32 @@ class LlmAnswerer:
             log.warning("%s returned no usable standalone question: %r", self.backend.mode, reply[:200])
         return standalone, None
 
-    def _generate(self, messages: Sequence[BaseMessage], streaming: bool) -> Generator[str, None, str]:
-        if not streaming:
-            return self.backend.complete(messages)
-        parts: list[str] = []
-        for delta in self.backend.stream(messages):
-            parts.append(delta)
-            yield delta
-        return "".join(parts)
+    def _completed(self, messages: Sequence[BaseMessage], sources: list[Source], asked: str) -> Reply:
+        raw = self.backend.complete(messages)
+        began = time.perf_counter()
+        grounded = ground(raw, sources, asked, self.articles)
+        return Reply(raw, grounded, _ms(began))
 
-    def _decide(
-        self, baseline: Answer, raw: str, grounded: Grounded, started: float, timings: dict[str, float]
-    ) -> Answer:
+    def _streamed(
+        self, messages: Sequence[BaseMessage], sources: list[Source], asked: str
+    ) -> Generator[str, None, Reply]:
+        """Yield guarded sentences as the model completes them; a failure after some were shown keeps those."""
+        gate = GuardedStream(lambda text: ground(text, sources, asked, self.articles))
+        try:
+            for delta in self.backend.stream(messages):
+                released = gate.feed(delta)
+                if released:
+                    yield released
+        except LlmCallFailed as failure:
+            if gate.shown is None:
+                raise
+            log.warning("%s stopped mid-answer; keeping the guarded sentences shown: %s", self.backend.mode, failure)
+            return Reply(gate.shown_raw, gate.shown, gate.guard_ms, cut_short=failure.reason)
+        return gate.finish()
+
+    def _decide(self, baseline: Answer, reply: Reply, started: float, timings: dict[str, float]) -> Answer:
         """The guarded answer, or the extractive one when nothing the model said survived."""
+        raw, grounded = reply.raw, reply.grounded
         if not strip_reasoning(raw) or not (grounded.supported_claims or grounded.abstentions or grounded.unsupported):
             return self._fallback(baseline, "empty", (), started, timings)
         if grounded.supported_claims == 0 and not grounded.abstained:
@@ -134,7 +185,8 @@ class LlmAnswerer:
             unsupported=grounded.unsupported,
             alternatives=(),  # they number the extractive citations, which the model's answer replaces
         )
-        return self._finish(answer, self.mode, started, timings)
+        mode = CUT_SHORT_MODE.format(mode=self.mode, reason=reply.cut_short) if reply.cut_short else self.mode
+        return self._finish(answer, mode, started, timings)
 
     def _fallback(
         self, baseline: Answer, reason: str, dropped: tuple[str, ...], started: float, timings: dict[str, float]
@@ -152,6 +204,67 @@ class LlmAnswerer:
             "total": _ms(started),
         }
         return replace(answer, mode=mode, timings_ms=merged)
+
+
+class GuardedStream:
+    """A streamed reply released sentence by sentence, each sentence only once the guard has kept it.
+
+    Whenever a sentence is complete (the next one has begun), the reply so far, up to that sentence, goes
+    through the same :func:`ground` as a whole reply does, and the guarded text it adds is released. Nothing
+    is released before the first supported, cited sentence: until then the answer may still become an
+    abstention or the extractive fallback, which would have to take back text already shown. So every
+    release is the start of the final guarded text, and a sentence the guard drops is never shown.
+    """
+
+    def __init__(self, guard: Callable[[str], Grounded]) -> None:
+        self.guard = guard
+        self.raw = ""
+        self.shown: Grounded | None = None  # the guarded text released so far
+        self.shown_raw = ""  # the reply's text it was guarded from
+        self.guard_ms = 0.0
+        self._settled = ""
+        self._sentence_ended = False
+
+    def feed(self, delta: str) -> str:
+        """Add the next piece of the reply; return the guarded text that it lets out ("" while none)."""
+        self.raw += delta
+        ends = [match.end() for match in _SENTENCE_END.finditer(delta)]
+        self._sentence_ended = self._sentence_ended or bool(ends)
+        if not self._sentence_ended or not _LETTER.search(delta[ends[-1] if ends else 0 :]):
+            return ""  # only a word after a sentence end can complete a sentence: split no more often
+        self._sentence_ended = False
+        settled = settled_text(strip_reasoning(self.raw))
+        if len(settled) <= len(self._settled):
+            return ""
+        self._settled = settled
+        return self._release(settled, self._ground(settled))
+
+    def finish(self) -> Reply:
+        """The whole reply guarded, or what was shown if the whole reply does not continue it."""
+        final = self._ground(self.raw)
+        if self.shown is not None and not self._continues(final):
+            log.warning("the whole reply guards differently from its streamed start; keeping what was shown")
+            return Reply(self.shown_raw, self.shown, self.guard_ms)
+        return Reply(self.raw, final, self.guard_ms)
+
+    def _release(self, raw: str, grounded: Grounded) -> str:
+        if not self._continues(grounded):
+            return ""
+        already = self.shown.text if self.shown is not None else ""
+        self.shown, self.shown_raw = grounded, raw
+        return grounded.text[len(already) :]
+
+    def _continues(self, grounded: Grounded) -> bool:
+        """Whether ``grounded`` can be shown: it has a supported sentence and extends what was shown."""
+        already = self.shown.text if self.shown is not None else ""
+        return grounded.supported_claims > 0 and grounded.text.startswith(already)
+
+    def _ground(self, raw: str) -> Grounded:
+        began = time.perf_counter()
+        try:
+            return self.guard(raw)
+        finally:
+            self.guard_ms += _ms(began)
 
 
 def _ms(since: float) -> float:

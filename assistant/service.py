@@ -31,6 +31,7 @@ from assistant.chat import (
 )
 from assistant.config import Settings
 from assistant.errors import (
+    AnswerModeNotAllowed,
     CorpusError,
     DocumentRejected,
     EmptyQuestion,
@@ -65,7 +66,7 @@ History = Iterable[Mapping[str, str] | Turn] | None
 
 @dataclass(frozen=True)
 class IndexStats:
-    """What the UI header and ``/healthz`` show."""
+    """What the UI header and ``GET /api/status`` show."""
 
     articles: int
     chunks: int
@@ -134,6 +135,7 @@ class BriefingService:
     @cached_property
     def store(self) -> ChunkStore:
         with self._load_lock:
+            ChunkStore.require_present(self.settings.location)  # before the embedder: no model load for nothing
             return ChunkStore.open(self.settings.location, self.embedder)
 
     @cached_property
@@ -171,10 +173,10 @@ class BriefingService:
     ) -> Answer:
         """Answer one question (with optional chat history and date bounds).
 
-        ``llm`` overrides the configured answer mode for this question (``extractive``, ``openai:MODEL``,
-        ``ollama:MODEL``).
+        ``llm`` picks one of the answer modes the settings offer for this question (``extractive``, the
+        configured ``llm`` or one of ``llm_choices``); any other mode raises :class:`AnswerModeNotAllowed`.
         """
-        mode = llm or self.settings.llm
+        mode = (llm or self.settings.llm).strip()
         if mode == "extractive":
             return self._extractive(question, history, since, until)
         run = self._llm_run(mode, question, history, since, until, streaming=False)
@@ -195,10 +197,12 @@ class BriefingService:
     ) -> Iterator[StreamEvent]:
         """The answer as it is produced: text deltas, then one final event carrying the whole answer.
 
-        Extractive answers arrive in one delta; LLM answers token by token. Citations come with the final event,
-        whose text (markers renumbered, unsupported sentences removed) replaces the streamed text.
+        The deltas only ever carry text that is in the final answer: concatenated, they are its ``answer``.
+        Extractive answers arrive in one delta; LLM answers sentence by sentence, each sentence released only
+        once the faithfulness guard has kept it (markers already renumbered), so a sentence the guard drops is
+        never shown. Citations come with the final event.
         """
-        mode = llm or self.settings.llm
+        mode = (llm or self.settings.llm).strip()
         if mode == "extractive":
             answer = self._extractive(question, history, since, until)
             yield StreamEvent("delta", text=answer.answer)
@@ -216,7 +220,13 @@ class BriefingService:
     def _llm_run(
         self, mode: str, question: str, history: History, since: str | None, until: str | None, streaming: bool
     ) -> Generator[str, None, Answer]:
-        """Validate first (a bad question or date costs no model call), then hand over to the answerer."""
+        """Validate first (a mode not offered, a bad question or date costs no model call), then hand over."""
+        choices = [self.settings.llm, *self.settings.llm_choices.split(",")]
+        offered = dict.fromkeys(["extractive", *filter(None, (choice.strip() for choice in choices))])
+        if mode not in offered:
+            raise AnswerModeNotAllowed(
+                f"Answer mode {mode!r} is not offered by this server; use one of: {', '.join(offered)}"
+            )
         question = self.validate(question)
         since, until = _valid_date(since, "since"), _valid_date(until, "until")
         answerer = self._llm_answerer(mode)
@@ -227,7 +237,7 @@ class BriefingService:
         return answerer.run(question, history, extract, streaming)
 
     def _llm_answerer(self, mode: str) -> LlmAnswerer:
-        """The answerer for ``mode``, built on first use and kept (a few modes at most; the API may ask for any)."""
+        """The answerer for ``mode``, built on first use and kept (one per offered mode, bounded all the same)."""
         from assistant.llm import build_backend  # LangChain is imported only when an LLM mode is used
         from assistant.llm_answering import LlmAnswerer
 
@@ -373,11 +383,16 @@ class BriefingService:
         return ArticleView(doc, record.title, record.date, text)
 
     def ingest(
-        self, paths: Sequence[Path], prune: bool = False, progress: ProgressFactory = silent_progress
+        self,
+        paths: Sequence[Path],
+        prune: bool = False,
+        progress: ProgressFactory = silent_progress,
+        rebuild: bool = False,
     ) -> IngestReport:
         """Index files and make them answerable at once in this process."""
         with self._write_lock:
-            report = ingest(paths, self.settings.location, self.embedder, self.settings.chunking, prune, progress)
+            location, chunking = self.settings.location, self.settings.chunking
+            report = ingest(paths, location, self.embedder, chunking, prune, progress, rebuild=rebuild)
             if report.changed and "store" in self.__dict__:
                 self._lexical.refresh()
                 self.articles.forget()

@@ -4,7 +4,18 @@ Each article's recorded hash covers its bytes *and* the chunking settings, so un
 and a change of settings re-chunks everything. Changed articles are rewritten in three steps — mark pending,
 replace all their chunks, record the new hash — so a crash or kill at any point is repaired by the next run:
 a pending or stale article is simply redone, and chunk ids are deterministic, so nothing is duplicated.
+A marker file beside the index says writes are under way; a run that finds one left by a killed run moves
+the generation even if nothing is left to write, so no lexical index saved mid-write stays current.
 A file lock keeps two ingests from writing to one index at once.
+
+Every path is discovered and every article loaded before anything is written: a mistyped path
+(:class:`CorpusNotFound`) or a folder with nothing loadable (:class:`EmptyCorpus`) leaves the index as it
+was. Only then does ``rebuild`` delete the index and build it anew from ``paths`` (killed midway, it leaves
+part of the new index, which the next run completes). ``prune`` is scoped to
+``paths``: it removes an article only when its recorded source file lies under one of the folders given (or
+is one of the files given) and no longer loads as an article there (deleted, moved away, hidden, emptied).
+Articles from other folders, uploads and articles without a recorded source are never pruned; an unchanged
+article read from a new place records that place as its source.
 """
 
 from __future__ import annotations
@@ -23,7 +34,7 @@ from index.articles import Article, Rejected, discover, load_article
 from index.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, chunk_article
 from index.embedding import Embedder
 from index.errors import EmptyCorpus, IndexLocked
-from index.lexical import LexicalIndex, lexical_folder
+from index.lexical import lexical_folder, save_unless_current
 from index.sentence_vectors import pack
 from index.sentences import chunk_sentence_spans
 from index.store import PENDING, ArticleRecord, ChunkStore, StoreLocation
@@ -33,6 +44,7 @@ log = logging.getLogger(__name__)
 # 2: chunks carry per-sentence vectors; 3: text as a reader's open() sees it (CRLF files re-indexed), absolute source
 CHUNKER_VERSION = "3"
 GROUP_CHUNKS = 512  # chunks embedded and written together: big enough to batch, small enough to lose little
+UNFINISHED_MARKER = "ingest.unfinished"  # present in the index folder while an ingest's writes are under way
 
 
 @dataclass(frozen=True)
@@ -87,8 +99,13 @@ def ingest(
     chunking: ChunkingSettings = ChunkingSettings(),
     prune: bool = False,
     progress: ProgressFactory = silent_progress,
+    rebuild: bool = False,
 ) -> IngestReport:
-    """Bring the index in line with ``paths``; see the module docstring for the guarantees."""
+    """Bring the index in line with ``paths``; see the module docstring for the guarantees.
+
+    ``prune`` drops articles whose files are gone from ``paths``; ``rebuild`` replaces the whole index with
+    ``paths``, once they are known to hold articles.
+    """
     started = time.perf_counter()
     location.index_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(location.index_dir / "ingest.lock"))
@@ -97,7 +114,7 @@ def ingest(
     except Timeout:
         raise IndexLocked(f"Another ingest is writing to {location.describe()}: wait for it to finish") from None
     try:
-        report = _ingest_locked(paths, location, embedder, chunking, prune, progress)
+        report = _ingest_locked(paths, location, embedder, chunking, prune, rebuild, progress)
     finally:
         lock.release()
     report.seconds = time.perf_counter() - started
@@ -110,29 +127,80 @@ def _ingest_locked(
     embedder: Embedder,
     chunking: ChunkingSettings,
     prune: bool,
+    rebuild: bool,
     progress: ProgressFactory,
 ) -> IngestReport:
     report = IngestReport()
-    articles = _load_all(paths, report)
+    articles = _load_all(paths, report)  # raises before anything is written or dropped
+    unfinished = location.index_dir / UNFINISHED_MARKER
+    if rebuild:
+        unfinished.touch()
+        ChunkStore.drop(location)
     store = ChunkStore.open(location, embedder, create=True)
     records = store.article_records()
     signature = chunking.signature()
     fresh = {article.id: _state_hash(article, signature) for article in articles}
     work = [article for article in articles if _needs_writing(records.get(article.id), fresh[article.id])]
+    gone = vanished(records, paths, articles) if prune else []
+    _count(report, articles, work, records)
+    if work or gone:
+        unfinished.touch()
+    _write(store, work, fresh, embedder, chunking, progress, report)
+    _record_moved_sources(store, articles, records, fresh)
+    store.delete_articles(gone)
+    report.removed = len(gone)
+    changed = report.changed or unfinished.exists()
+    generation = store.bump_generation() if changed else store.generation
+    _refresh_lexical(store, location, generation)
+    unfinished.unlink(missing_ok=True)
+    return report
+
+
+def _count(
+    report: IngestReport, articles: list[Article], work: list[Article], records: dict[str, ArticleRecord]
+) -> None:
     report.unchanged = len(articles) - len(work)
     for article in work:
         if article.id in records and records[article.id].content_hash != PENDING:
             report.updated += 1
         else:
             report.added += 1
-    _write(store, work, fresh, embedder, chunking, progress, report)
-    if prune:
-        gone = sorted(set(records) - set(fresh))
-        store.delete_articles(gone)
-        report.removed = len(gone)
-    generation = store.bump_generation() if report.changed else store.generation
-    _refresh_lexical(store, location, generation)
-    return report
+
+
+def vanished(records: dict[str, ArticleRecord], paths: Sequence[Path], articles: list[Article]) -> list[str]:
+    """Articles ``prune`` may drop: recorded from a file under ``paths`` that no longer loads as an article.
+
+    Scoping by the recorded absolute source is what keeps ``ingest one.txt --prune`` from dropping every other
+    article, and a prune of one folder from touching another folder's articles or uploads. Records without a
+    source (indexes built before sources were kept) cannot be placed, so they are kept.
+    """
+    roots = [path.resolve() for path in paths]
+    loaded_ids = {article.id for article in articles}
+    loaded_sources = {article.source for article in articles}
+    gone = []
+    for doc, record in records.items():
+        if not record.source or doc in loaded_ids or record.source in loaded_sources:
+            continue
+        source = Path(record.source)
+        if any(source.is_relative_to(root) for root in roots):
+            gone.append(doc)
+    return sorted(gone)
+
+
+def _record_moved_sources(
+    store: ChunkStore, articles: list[Article], records: dict[str, ArticleRecord], fresh: dict[str, str]
+) -> None:
+    """An unchanged article now read from another file gets that file as its source (its chunks stay), so
+    the source stays where the article can be read and where a later prune looks for it."""
+    moved = [
+        article
+        for article in articles
+        if (record := records.get(article.id)) is not None
+        and record.content_hash == fresh[article.id]
+        and record.source != article.source
+    ]
+    if moved:
+        store.commit_articles(moved, [fresh[a.id] for a in moved], [records[a.id].chunks for a in moved])
 
 
 def _load_all(paths: Sequence[Path], report: IngestReport) -> list[Article]:
@@ -228,6 +296,4 @@ def _groups(chunked: list[tuple[Article, list[Chunk]]]) -> Iterator[list[tuple[A
 
 
 def _refresh_lexical(store: ChunkStore, location: StoreLocation, generation: str) -> None:
-    folder = lexical_folder(location.index_dir)
-    if LexicalIndex.saved_generation(folder) != generation:
-        LexicalIndex.build(store.iter_chunks(), generation).save(folder)
+    save_unless_current(lexical_folder(location.index_dir), generation, store.iter_chunks)

@@ -5,6 +5,11 @@ finds exactly those. The index is built from the store's chunks after each inges
 saved with the store's ``generation``; a process that starts, or a replica that sees the generation move,
 loads or rebuilds it instead of re-tokenising per query. It also mirrors each chunk's text and place, so a
 lexical hit needs no round trip to Chroma, and keeps document frequencies for idf-weighted term overlap.
+
+On disk, :func:`lexical_folder` holds a small ``CURRENT`` pointer file (the current build's folder name and
+generation) and the builds themselves. Every save writes a build folder of its own and then replaces the
+pointer with ``os.replace``, so any number of processes may save at once and a reader, or a writer killed at
+any point, only ever sees a complete build: the previous one or the new one.
 """
 
 from __future__ import annotations
@@ -13,16 +18,22 @@ import bisect
 import json
 import logging
 import math
+import os
 import re
 import shutil
+import tempfile
+import time
+import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 
 from index.sentence_vectors import SentenceVectors
 from index.store import ChunkStore, StoredChunk, date_number
@@ -180,54 +191,154 @@ class LexicalIndex:
         return [LexicalHit(self.chunks[int(i)], float(scores[i])) for i in top if scores[i] > 0]
 
     # ---------------------------------------------------------------------------------- persistence
-    def save(self, folder: Path) -> None:
-        """Write to a sibling folder and swap it in, so readers never see half an index."""
-        partial = folder.with_name(folder.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
+    def save(self, folder: Path) -> str:
+        """Write a new build beside the current one and publish it by replacing the pointer file.
+
+        Each save writes its own uniquely named folder, so concurrent writers never share files, and readers
+        follow the pointer, which ``os.replace`` swaps in one step: a reader sees the old build or the new one,
+        never a half-written one, and a writer killed at any point leaves the previous build current. Builds
+        that are no longer current are removed afterwards, best effort. Returns the new build's name.
+        """
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=_PARTIAL_PREFIX, dir=folder))
+        try:
+            self._write_files(partial)
+            with FileLock(str(folder / _PUBLISH_LOCK), timeout=PUBLISH_LOCK_SECONDS):
+                build = partial.rename(folder / f"{_BUILD_PREFIX}{uuid.uuid4().hex}")
+                _publish(folder, build.name, self.generation)
+                _remove_stale(folder, build.name)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)  # gone already unless writing or publishing failed
+        return build.name
+
+    def _write_files(self, target: Path) -> None:
         if self.chunks:
-            self._retriever.save(str(partial / "bm25"), show_progress=False)  # type: ignore[attr-defined]
+            self._retriever.save(str(target / "bm25"), show_progress=False)  # type: ignore[attr-defined]
         rows = [[c.id, c.doc, c.title, c.date, c.start, c.end, c.text] for c in self.chunks]
-        (partial / "chunks.json").write_text(json.dumps(rows, ensure_ascii=False))
-        _save_sentences(partial, self.chunks)
+        (target / "chunks.json").write_text(json.dumps(rows, ensure_ascii=False))
+        _save_sentences(target, self.chunks)
         meta = {"format": FORMAT_VERSION, "generation": self.generation, "df": self._df}
-        (partial / "meta.json").write_text(json.dumps(meta, ensure_ascii=False))
-        (partial / "generation").write_text(self.generation)
-        backup = folder.with_name(folder.name + ".old")
-        shutil.rmtree(backup, ignore_errors=True)
-        if folder.exists():
-            folder.rename(backup)
-        partial.rename(folder)
-        shutil.rmtree(backup, ignore_errors=True)
+        (target / "meta.json").write_text(json.dumps(meta, ensure_ascii=False))
 
     @staticmethod
     def saved_generation(folder: Path) -> str | None:
-        """The generation saved at ``folder``, read without loading the index."""
-        try:
-            return (folder / "generation").read_text().strip()
-        except OSError:
+        """The generation of the current build at ``folder``, read from the pointer without loading the index."""
+        pointer = _read_pointer(folder)
+        if pointer is not None:
+            return pointer[1]
+        try:  # a folder saved before builds had pointers
+            return str(json.loads((folder / "meta.json").read_text())["generation"])
+        except (OSError, ValueError, KeyError, TypeError):
             return None
 
     @classmethod
     def load(cls, folder: Path, generation: str) -> LexicalIndex | None:
-        """The saved index if it matches ``generation``; ``None`` (rebuild) if absent, stale or damaged."""
-        if not (folder / "meta.json").is_file():
-            return None  # not built here yet (a new replica): build quietly
-        try:
-            meta = json.loads((folder / "meta.json").read_text())
-            if meta.get("format") != FORMAT_VERSION or meta.get("generation") != generation:
+        """The current build if it matches ``generation``; ``None`` (rebuild) if absent, stale or damaged.
+
+        A writer may publish a newer build and remove this one while it is being read; the read then fails,
+        the pointer has moved, and the newer build is read instead.
+        """
+        for _ in range(_LOAD_ATTEMPTS):
+            pointer = _read_pointer(folder)
+            if pointer is None and not (folder / "meta.json").is_file():
+                return None  # not built here yet (a new replica): build quietly
+            if pointer is not None and pointer[1] != generation:
                 return None
-            rows = json.loads((folder / "chunks.json").read_text())
-            sentences = _load_sentences(folder, len(rows))
-            chunks = [
-                StoredChunk(r[0], r[1], r[2], r[3], int(r[4]), int(r[5]), r[6], found)
-                for r, found in zip(rows, sentences, strict=True)
-            ]
-            retriever = _load_bm25(folder / "bm25") if chunks else None
-        except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
-            log.warning("lexical index at %s unreadable (%s); rebuilding", folder, error)
+            build = folder / pointer[0] if pointer is not None else folder  # no pointer: the old layout
+            try:
+                return cls._load_build(build, generation)
+            except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
+                if _read_pointer(folder) == pointer:
+                    log.warning("lexical index at %s unreadable (%s); rebuilding", build, error)
+                    return None
+        return None
+
+    @classmethod
+    def _load_build(cls, build: Path, generation: str) -> LexicalIndex | None:
+        meta = json.loads((build / "meta.json").read_text())
+        if meta.get("format") != FORMAT_VERSION or meta.get("generation") != generation:
             return None
+        rows = json.loads((build / "chunks.json").read_text())
+        sentences = _load_sentences(build, len(rows))
+        chunks = [
+            StoredChunk(r[0], r[1], r[2], r[3], int(r[4]), int(r[5]), r[6], found)
+            for r, found in zip(rows, sentences, strict=True)
+        ]
+        retriever = _load_bm25(build / "bm25") if chunks else None
         return cls(retriever, chunks, dict(meta.get("df", {})), generation)
+
+
+# The folder holds one pointer file naming the current build, the builds themselves and two lock files.
+_POINTER = "CURRENT"
+_STAGED_POINTER = "CURRENT.staged"
+_PUBLISH_LOCK = "publish.lock"
+_BUILD_LOCK = "build.lock"
+_BUILD_PREFIX = "build-"
+_PARTIAL_PREFIX = "partial-"
+_LOAD_ATTEMPTS = 3
+ABANDONED_SECONDS = 600.0  # a partial build this old belongs to a writer that was killed
+PUBLISH_LOCK_SECONDS = 60.0  # publishing is a rename and a small write; waiting longer means something is stuck
+BUILD_LOCK_SECONDS = 900.0  # how long a process waits for another's build of the same index before building its own
+
+
+def _read_pointer(folder: Path) -> tuple[str, str] | None:
+    """``(build folder name, generation)`` of the current build, or ``None`` if nothing was published."""
+    try:
+        pointer = json.loads((folder / _POINTER).read_text())
+        return str(pointer["build"]), str(pointer["generation"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _publish(folder: Path, build: str, generation: str) -> None:
+    """Point readers at ``build`` (under the publish lock): write the pointer aside, then rename it over the old."""
+    staged = folder / _STAGED_POINTER
+    with staged.open("w", encoding="utf-8") as handle:
+        json.dump({"build": build, "generation": generation}, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(staged, folder / _POINTER)
+
+
+def _remove_stale(folder: Path, current: str) -> None:
+    """Best effort, under the publish lock: drop builds that are no longer current, files of the old
+    single-folder layout, and what killed writers left. Other writers' builds in progress are young: kept."""
+    keep = {_POINTER, _PUBLISH_LOCK, _BUILD_LOCK, current}
+    now = time.time()
+    for entry in folder.iterdir():
+        if entry.name in keep:
+            continue
+        try:
+            if entry.name.startswith(_PARTIAL_PREFIX) and now - entry.stat().st_mtime < ABANDONED_SECONDS:
+                continue
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+        except OSError as error:
+            log.debug("could not remove %s (%s)", entry, error)
+    for sibling in (folder.with_name(folder.name + ".partial"), folder.with_name(folder.name + ".old")):
+        shutil.rmtree(sibling, ignore_errors=True)  # left by the single-folder layout's swap
+
+
+@contextmanager
+def build_lock(folder: Path) -> Iterator[None]:
+    """Held while building the index for a generation, so concurrent processes build it once: the second
+    waits, then finds the build saved. Where no lock can be taken (a read-only folder, a build that takes
+    too long) it goes ahead unlocked; saving stays atomic either way."""
+    lock = FileLock(str(folder / _BUILD_LOCK), timeout=BUILD_LOCK_SECONDS)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+        held = True
+    except OSError as error:  # filelock's Timeout is an OSError too
+        log.warning("building the lexical index at %s without its lock (%s)", folder, error)
+        held = False
+    try:
+        yield
+    finally:
+        if held:
+            lock.release()
 
 
 _SENTENCE_ARRAYS = ("offsets", "spans", "quantised", "scales")
@@ -269,6 +380,7 @@ def _load_bm25(folder: Path) -> object:
 
 
 def lexical_folder(index_dir: Path) -> Path:
+    """Where the lexical builds and the pointer to the current one live, inside the index folder."""
     return index_dir / "lexical"
 
 
@@ -278,10 +390,28 @@ def load_or_build(store: ChunkStore, folder: Path) -> LexicalIndex:
     loaded = LexicalIndex.load(folder, generation)
     if loaded is not None:
         return loaded
-    log.info("building the lexical index from the store's chunks")
-    built = LexicalIndex.build(store.iter_chunks(), generation)
-    try:
-        built.save(folder)
-    except OSError as error:  # a read-only index folder still serves, it just rebuilds next start
-        log.warning("could not save the lexical index at %s (%s)", folder, error)
+    with build_lock(folder):
+        loaded = LexicalIndex.load(folder, generation)  # another process may have built it while we waited
+        if loaded is not None:
+            return loaded
+        log.info("building the lexical index from the store's chunks")
+        built = LexicalIndex.build(store.iter_chunks(), generation)
+        try:
+            built.save(folder)
+        except OSError as error:  # a read-only index folder still serves, it just rebuilds next start
+            log.warning("could not save the lexical index at %s (%s)", folder, error)
     return built
+
+
+def save_unless_current(folder: Path, generation: str, chunks: Callable[[], Iterable[StoredChunk]]) -> bool:
+    """Build from ``chunks()`` and save, unless a build of ``generation`` is already current (then ``False``).
+
+    Writers that finish the same generation at once build it once: the lock makes the second wait and skip.
+    """
+    if LexicalIndex.saved_generation(folder) == generation:
+        return False
+    with build_lock(folder):
+        if LexicalIndex.saved_generation(folder) == generation:
+            return False
+        LexicalIndex.build(chunks(), generation).save(folder)
+    return True

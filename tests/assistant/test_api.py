@@ -201,26 +201,29 @@ def test_oversized_body_is_413_whether_declared_or_chunked(client: httpx.Client)
     assert chunked.status_code == 413
 
 
-def test_unknown_answer_mode_is_400(client: httpx.Client) -> None:
+def test_answer_mode_the_server_does_not_offer_is_422(client: httpx.Client) -> None:
     response = client.post("/api/ask", json={"question": CARD_QUESTION, "llm": "no-such-backend:model"})
-    assert response.status_code == 400
-    assert response.json()["detail"]
+    assert response.status_code == 422
+    assert "'no-such-backend:model' is not offered" in response.json()["detail"]
 
 
 # ------------------------------------------------------------------------------------ health and docs
-def test_healthz_reports_the_loaded_index(client: httpx.Client) -> None:
+def test_healthz_says_ok_and_status_reports_the_loaded_index(client: httpx.Client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    body = response.json()
+    assert response.json() == {"ok": True}
+    body = client.get("/api/status").json()
     assert body["status"] == "ok" and body["index_loaded"] is True
     assert body["articles"] == 1 and body["chunks"] >= 1
     assert body["first_date"] == body["last_date"] == "2022-02-20"
     assert "MiniLM" in body["embedding_model"]
 
 
-def test_openapi_documents_both_asking_routes(client: httpx.Client) -> None:
+def test_openapi_documents_the_routes(client: httpx.Client) -> None:
     schema = client.get("/openapi.json").json()
-    assert {"/api/ask", "/api/ask/stream", "/healthz"} <= set(schema["paths"])
+    assert {"/api/ask", "/api/ask/stream", "/api/status", "/api/documents", "/healthz"} <= set(schema["paths"])
+    upload = schema["paths"]["/api/documents"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert upload["schema"]["required"] == ["file"]
     assert client.get("/docs").status_code == 200
 
 
@@ -234,9 +237,11 @@ def test_without_an_index_healthz_is_503_and_asking_says_how_to_ingest(make_sett
     service = BriefingService(make_settings(index=tmp_path / "never-built"))
     with serving(service) as url, httpx.Client(base_url=url, timeout=60) as http:
         health = http.get("/healthz")
-        assert health.status_code == 503
-        assert health.json()["status"] == "not ready" and health.json()["index_loaded"] is False
-        assert "briefings ingest" in health.json()["detail"]
+        assert health.status_code == 503 and health.json() == {"ok": False}
+        status = http.get("/api/status")
+        assert status.status_code == 503
+        assert status.json()["status"] == "not ready" and status.json()["index_loaded"] is False
+        assert "briefings ingest" in status.json()["detail"]
         asked = http.post("/api/ask", json={"question": CARD_QUESTION})
         assert asked.status_code == 503 and "briefings ingest" in asked.json()["detail"]
         assert http.post("/api/ask/stream", json={"question": CARD_QUESTION}).status_code == 503
@@ -244,7 +249,7 @@ def test_without_an_index_healthz_is_503_and_asking_says_how_to_ingest(make_sett
 
 
 # ---------------------------------------------------------------------------------------- protection
-@pytest.mark.parametrize("path", ["/api/ask", "/api/ask/stream"])
+@pytest.mark.parametrize("path", ["/api/ask", "/api/ask/stream", "/api/documents"])
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}])
 def test_missing_or_wrong_token_is_401(token_url: str, path: str, headers: dict[str, str]) -> None:
     response = httpx.post(f"{token_url}{path}", json={"question": CARD_QUESTION}, headers=headers, timeout=60)
@@ -263,6 +268,7 @@ def test_right_token_is_answered(token_url: str) -> None:
         assert streamed.status_code == 200
         assert read_events(streamed)[-1][0] == "answer"
     assert httpx.get(f"{token_url}/healthz", timeout=60).status_code == 200  # probes need no token
+    assert httpx.get(f"{token_url}/api/status", headers=headers, timeout=60).json()["articles"] == 1
 
 
 def test_ui_login_guards_the_chat(seed_service: BriefingService) -> None:

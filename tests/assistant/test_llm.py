@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from typer.testing import CliRunner
 
 from assistant.answering import Answer
@@ -27,6 +30,8 @@ from assistant.config import Settings
 from assistant.errors import AnswerBackendError
 from assistant.evaluation import evaluate
 from assistant.faithfulness import Evidence, describe_date, is_pure_abstention, normalise, unsupported_reason
+from assistant.llm import ChatBackend
+from assistant.llm_answering import LlmAnswerer
 from assistant.service import BriefingService
 from tests.assistant.stand_in import (
     StandIn,
@@ -194,7 +199,7 @@ def test_server_down_falls_back_quickly(seed_settings: Settings, monkeypatch: py
         closed_port = probe.getsockname()[1]
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{closed_port}/v1")
     monkeypatch.setenv("OPENAI_API_KEY", "dummy")
-    service = BriefingService(seed_settings.model_copy(update={"llm_timeout": 3.0}))
+    service = BriefingService(seed_settings.model_copy(update={"llm_timeout": 3.0, "llm_choices": MODE}))
     started = time.monotonic()
     answer = service.ask("How long was the call?", llm=MODE)
     assert time.monotonic() - started < 3.0
@@ -232,21 +237,79 @@ def test_empty_reply_falls_back(llm_service: BriefingService, stand_in: StandIn)
 
 
 # -------------------------------------------------------------------------------- streaming
-def test_stream_yields_tokens_then_the_guarded_answer(llm_service: BriefingService, stand_in: StandIn) -> None:
-    raw: list[str] = []
-
+def test_stream_yields_only_guarded_sentences(llm_service: BriefingService, stand_in: StandIn) -> None:
     def reply(body: dict[str, Any]) -> str:
         number = source_with(body, CALL_LENGTH)
-        raw.append(f"The phone call lasted {CALL_LENGTH} [{number}]. Scholz joined it for 20 minutes [{number}].")
-        return raw[-1]
+        return f"The phone call lasted {CALL_LENGTH} [{number}]. Scholz joined it for 20 minutes [{number}]."
 
     stand_in.reply = reply
     deltas, answer = streamed(llm_service, "How long was the call?")
-    assert len(deltas) > 5
-    assert "".join(deltas) == raw[0]
+    assert deltas == [f"The phone call lasted {CALL_LENGTH} [1]."]
     assert stand_in.answer_requests()[0]["stream"] is True
     assert answer.mode == f"llm:{MODE}"
     assert answer.answer == f"The phone call lasted {CALL_LENGTH} [1]."
+    assert answer.unsupported == ("Scholz joined it for 20 minutes.",)
+    assert_verified(answer.citations)
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "The phone call lasted {length}. [{n}] Scholz joined it for 20 minutes. [{n}] It lasted {length}. [{n}]",
+        "<think>Scholz joined it for 20 minutes? Check [{n}].</think>The phone call lasted {length} [{n}].",
+        "- Duration: {length} [{n}]\n- Scholz joined it for 20 minutes [{n}]\n\nThe call was {french} [{n}].",
+        "The sources do not say who ended it. Scholz joined it for 20 minutes [{n}]. It lasted {length} [{n}].",
+    ],
+)
+def test_streamed_text_is_the_final_answer_text_in_any_layout(
+    llm_service: BriefingService, stand_in: StandIn, layout: str
+) -> None:
+    stand_in.reply = lambda body: layout.format(
+        length=CALL_LENGTH, french=FRENCH_SIDE, n=source_with(body, CALL_LENGTH)
+    )
+    deltas, answer = streamed(llm_service, "How long was the call?")
+    assert answer.mode == f"llm:{MODE}" and CALL_LENGTH in answer.answer
+    assert "".join(deltas) == answer.answer
+    assert [dropped for dropped in answer.unsupported if "Scholz" in dropped] or "<think>" in layout
+    assert not any("Scholz" in delta for delta in deltas)
+    assert_verified(answer.citations)
+
+
+class GoesQuiet(BaseChatModel):
+    """A chat model that streams ``text`` word by word and then times out before finishing."""
+
+    text: str
+
+    @property
+    def _llm_type(self) -> str:
+        return "goes-quiet"
+
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
+    ) -> ChatResult:
+        raise TimeoutError("no reply")
+
+    def _stream(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
+    ) -> Iterator[ChatGenerationChunk]:
+        for word in self.text.split(" "):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=word + " "))
+        raise TimeoutError("the model stopped answering")
+
+
+def test_stream_cut_short_keeps_exactly_the_guarded_sentences_shown(seed_service: BriefingService) -> None:
+    model = GoesQuiet(text=f"The phone call lasted {CALL_LENGTH} [1]. Scholz joined it for 20 minutes [1]. It was")
+    answerer = LlmAnswerer(ChatBackend("openai:quiet", model, 5.0), seed_service.articles, 10, 2000)
+    run = answerer.run("How long was the call?", None, lambda query, history: seed_service.ask(query, history), True)
+    deltas: list[str] = []
+    while True:
+        try:
+            deltas.append(next(run))
+        except StopIteration as finished:
+            answer: Answer = finished.value
+            break
+    assert deltas == [f"The phone call lasted {CALL_LENGTH} [1]."] == [answer.answer]
+    assert answer.mode == "llm:openai:quiet (cut short: timeout)"
     assert answer.unsupported == ("Scholz joined it for 20 minutes.",)
     assert_verified(answer.citations)
 
@@ -308,9 +371,10 @@ def test_cli_ask_with_llm_against_the_stand_in(seed_settings: Settings, stand_in
     assert seed_text()[body["citations"][0]["start"] : body["citations"][0]["end"]] == body["citations"][0]["quote"]
 
 
-def test_unknown_backend_is_a_one_line_error(seed_service: BriefingService, seed_settings: Settings) -> None:
+def test_unknown_backend_is_a_one_line_error(seed_settings: Settings) -> None:
+    service = BriefingService(seed_settings.model_copy(update={"llm": "claude:opus"}))
     with pytest.raises(AnswerBackendError, match="openai:MODEL or ollama:MODEL"):
-        seed_service.ask("How long was the call?", llm="claude:opus")
+        service.ask("How long was the call?")
     result = CliRunner().invoke(
         app, ["ask", "How long was the call?", "--index", str(seed_settings.index), "--llm", "gpt4"]
     )
@@ -320,11 +384,12 @@ def test_unknown_backend_is_a_one_line_error(seed_service: BriefingService, seed
 
 
 def test_missing_extra_says_what_to_install(
-    seed_service: BriefingService, stand_in: StandIn, monkeypatch: pytest.MonkeyPatch
+    seed_settings: Settings, stand_in: StandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "langchain_openai", None)  # as if the package were not installed
+    service = BriefingService(seed_settings.model_copy(update={"llm_choices": "openai:not-installed"}))
     with pytest.raises(AnswerBackendError, match=r"pip install 'briefings\[openai\]'"):
-        seed_service.ask("How long was the call?", llm="openai:not-installed")
+        service.ask("How long was the call?", llm="openai:not-installed")
 
 
 def test_eval_in_llm_mode_reports_the_guard(llm_service: BriefingService, stand_in: StandIn, tmp_path: Path) -> None:

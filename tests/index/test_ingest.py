@@ -16,6 +16,7 @@ from filelock import FileLock
 from assistant.config import Settings
 from assistant.service import BriefingService
 from index.errors import CorpusNotFound, EmbeddingMismatch, EmptyCorpus, IndexLocked, IndexMissing
+from index.lexical import LexicalIndex, lexical_folder
 from index.store import ChunkStore
 from tests.conftest import PROJECT
 
@@ -179,3 +180,27 @@ def test_killed_ingest_is_repaired_by_the_next_run(tmp_path: Path, model_cache: 
     assert finished.returncode == 0, finished.stderr
     BriefingService(clean).ingest([corpus])
     assert snapshot(crashed) == snapshot(clean)
+
+
+def test_a_run_killed_before_moving_the_generation_is_finished_by_the_next(
+    make_settings, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Killed after its last write but before the generation moved, a run leaves the saved lexical index looking
+    current while the chunks changed; the next run, with nothing left to write, must still move the generation."""
+    settings = make_settings()
+    BriefingService(settings).ingest([corpus_dir])
+    (corpus_dir / "late.txt").write_text("Late notice\nThe ferry to Kelby now leaves at dawn.\n")
+
+    def killed(self: ChunkStore) -> str:
+        raise KeyboardInterrupt("killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ChunkStore, "bump_generation", killed)
+        with pytest.raises(KeyboardInterrupt):
+            BriefingService(settings).ingest([corpus_dir])
+    report = BriefingService(settings).ingest([corpus_dir])
+    assert not report.changed
+    store = BriefingService(settings).store
+    saved = LexicalIndex.load(lexical_folder(settings.index), store.generation)
+    assert saved is not None
+    assert {chunk.id for chunk in saved.chunks} == {chunk.id for chunk in store.iter_chunks()}
