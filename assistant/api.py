@@ -255,6 +255,12 @@ def _jsonable(problems: Any) -> Any:
     return json.loads(json.dumps(problems, default=str))
 
 
+def too_large(limit: int) -> str:
+    """The 413 message in the units people think in (an upload's limit reads "10 MB", not a byte count)."""
+    size = f"{limit / 1024**2:.0f} MB" if limit >= 1024**2 else f"{limit / 1024:.0f} kB"
+    return f"The request body is larger than this route accepts ({size}): send a smaller briefing or question"
+
+
 class BodySizeLimit:
     """Refuse request bodies over a path's limit with 413, before they are read into memory.
 
@@ -273,7 +279,7 @@ class BodySizeLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            response = JSONResponse({"detail": f"The request body is over {limit} bytes"}, status_code=413)
+            response = JSONResponse({"detail": too_large(limit)}, status_code=413)
             await response(scope, receive, send)
             return
         await self.app(scope, self._counting(receive, limit), send)
@@ -294,7 +300,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise HTTPException(413, f"The request body is over {limit} bytes")
+                    raise HTTPException(413, too_large(limit))
             return message
 
         return receive_limited

@@ -453,6 +453,8 @@ def check_upload(name: str, content: bytes) -> None:
         loaded = load_article(SourceFile(trial, name))
     if isinstance(loaded, Rejected):
         raise DocumentRejected(f"{name} was not added: {loaded.reason}; upload a .txt, .md or .html briefing")
+    if loaded.lossy:  # its quotes could not be checked with open(path, encoding="utf-8"), so it is not taken
+        raise DocumentRejected(f"{name} was not added: it is not UTF-8 text; save it as UTF-8 and upload it again")
 
 
 def save_upload(folder: Path, name: str, content: bytes) -> tuple[Path, bool]:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from filelock import FileLock
@@ -39,7 +40,6 @@ from index.sentence_vectors import SentenceVectors
 from index.store import ChunkStore, StoredChunk, date_number
 
 log = logging.getLogger(__name__)
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 FORMAT_VERSION = 3  # 3: sentence vectors as memory-mapped arrays beside the rows
 SHORT_WORD = 5  # words up to this length must match whole; longer ones may differ in their last letters
@@ -118,8 +118,7 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, chunks: Iterable[StoredChunk], generation: str) -> LexicalIndex:
-        import bm25s
-
+        bm25s = _bm25s()
         ordered = sorted(chunks, key=lambda chunk: (chunk.doc, chunk.start))
         tokens = [terms(chunk.text) for chunk in ordered]
         frequency: Counter[str] = Counter()
@@ -373,10 +372,17 @@ def _load_sentences(folder: Path, count: int) -> list[SentenceVectors | None]:
     ]
 
 
-def _load_bm25(folder: Path) -> object:
+def _bm25s() -> Any:
+    """bm25s, imported on first use; importing it sets its logger to DEBUG (every build would print a line
+    under a one-line CLI error), so its level is set back here, after the import, not before."""
     import bm25s
 
-    return bm25s.BM25.load(str(folder), show_progress=False)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
+def _load_bm25(folder: Path) -> object:
+    return _bm25s().BM25.load(str(folder), show_progress=False)
 
 
 def lexical_folder(index_dir: Path) -> Path:

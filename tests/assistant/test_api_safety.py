@@ -249,6 +249,19 @@ def test_a_binary_upload_is_422_and_nothing_is_saved(
     assert corpus_files(upload_service) == []
 
 
+def test_a_non_utf8_upload_is_422_saying_how_to_fix_it_and_nothing_is_saved(
+    http_for: Callable[[BriefingService], httpx.Client], upload_service: BriefingService
+) -> None:
+    latin1 = "Le café de la gare a rouvert lundi après trois mois de travaux.\n".encode("latin-1")
+    files = {"file": ("gare.txt", latin1, "text/plain")}
+    response = http_for(upload_service).post("/api/documents", files=files, headers=bearer())
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "gare.txt was not added: it is not UTF-8 text; save it as UTF-8 and upload it again"
+    )
+    assert corpus_files(upload_service) == []
+
+
 def test_an_upload_without_a_file_is_422(
     http_for: Callable[[BriefingService], httpx.Client], upload_service: BriefingService
 ) -> None:

@@ -99,6 +99,7 @@ def test_ingest_prints_a_summary_and_warns_about_bad_files(tmp_path: Path, model
     assert first.returncode == 0, first.stderr
     assert "1 added, 0 updated, 0 unchanged, 0 removed" in first.stdout
     assert "warning: skipped 1 file(s)" in first.stderr and "blank.txt (empty)" in first.stderr
+    assert "DEBUG" not in first.stderr  # library chatter stays out of what a user reads
     second = briefings("ingest", str(corpus), env=env)
     assert "0 added, 0 updated, 1 unchanged" in second.stdout
 
