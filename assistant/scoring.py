@@ -3,8 +3,9 @@
 Sentence ranking is a linear model over the signals in :mod:`assistant.evidence`, fitted listwise (softmax
 over each question's candidate sentences, maximising the probability of a sentence that holds the gold
 answer) by ``briefings tune``. Abstention is a logistic model over the best sentence's signals, fitted on
-answerable vs unanswerable questions; its probability is the answer's ``confidence``. Both were fitted on
-the news development questions together with the project's own seed questions (see README, "Quality").
+answerable vs unanswerable questions; its probability is the answer's ``confidence``. Both are fitted on the
+public news development questions only (``make calibrate``), so the seed question sets stay held out (see
+README, "Quality").
 """
 
 from __future__ import annotations

@@ -1,0 +1,17 @@
+"""The README's configuration table is the user's reference: every setting must be in it, with its variable."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.config import Settings
+from tests.conftest import PROJECT
+
+
+def test_the_readme_lists_every_setting_with_its_variable_and_description() -> None:
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    rows = {match.group(1): match.group(0) for match in re.finditer(r"^\| `(BRIEFINGS_[A-Z_]+)` \|.*$", readme, re.M)}
+    for name, field in Settings.model_fields.items():
+        variable = f"BRIEFINGS_{name.upper()}"
+        assert variable in rows, f"{variable} is missing from the README's configuration table"
+        assert field.description and field.description in rows[variable], f"{variable}: description differs"
