@@ -15,3 +15,16 @@ def test_the_readme_lists_every_setting_with_its_variable_and_description() -> N
         variable = f"BRIEFINGS_{name.upper()}"
         assert variable in rows, f"{variable} is missing from the README's configuration table"
         assert field.description and field.description in rows[variable], f"{variable}: description differs"
+
+
+def test_every_test_the_bad_input_table_names_exists() -> None:
+    """The table promises that a test checks each row; a renamed or deleted test must not leave it promising."""
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Bad input", 1)[1].split("\n## ", 1)[0]
+    named = re.findall(r"`(test_\w+\.py)(?:::(test_\w+))?`", section)
+    assert len(named) >= 10
+    sources = {path.name: path.read_text(encoding="utf-8") for path in (PROJECT / "tests").rglob("test_*.py")}
+    for module, function in named:
+        assert module in sources, f"{module} named in the README does not exist"
+        if function:
+            assert re.search(rf"^def {function}\(", sources[module], re.M), f"{module}::{function} does not exist"
