@@ -18,8 +18,7 @@ from filelock import FileLock
 
 from assistant.config import Settings
 from assistant.service import MAX_UPLOAD_BYTES, BriefingService
-from tests.assistant.stand_in import StandIn, StandInServer, base_url, source_with
-from tests.assistant.stand_in import serving as stand_in_serving
+from tests.assistant.stand_in import StandIn, source_with
 from tests.assistant.test_api import CARD_ANSWER, CARD_QUESTION, TOKEN, read_events, serving
 
 MODE = "openai:test-model"
@@ -31,21 +30,6 @@ LUNAR = (
     "Construction of the first habitat module is due to begin next year near the south pole of the Moon.\n"
 )
 Reply = Callable[[dict[str, Any]], str]
-
-
-@pytest.fixture(scope="module")
-def _stand_in_server() -> Iterator[StandInServer]:
-    with stand_in_serving() as server:
-        yield server
-
-
-@pytest.fixture
-def stand_in(_stand_in_server: StandInServer, monkeypatch: pytest.MonkeyPatch) -> StandIn:
-    """A fresh script on the shared stand-in, and the operator environment that points the client at it."""
-    _stand_in_server.stand_in = StandIn(url=base_url(_stand_in_server))
-    monkeypatch.setenv("OPENAI_BASE_URL", _stand_in_server.stand_in.url)
-    monkeypatch.setenv("OPENAI_API_KEY", "dummy")
-    return _stand_in_server.stand_in
 
 
 @pytest.fixture

@@ -35,9 +35,6 @@ from assistant.llm_answering import LlmAnswerer
 from assistant.service import BriefingService
 from tests.assistant.stand_in import (
     StandIn,
-    StandInServer,
-    base_url,
-    serving,
     source_with,
     system_message,
     user_message,
@@ -52,21 +49,6 @@ Reply = Callable[[dict[str, Any]], str]
 
 
 # ------------------------------------------------------------------------------------ fixtures
-@pytest.fixture(scope="module")
-def _server() -> Iterator[StandInServer]:
-    with serving() as server:
-        yield server
-
-
-@pytest.fixture
-def stand_in(_server: StandInServer, monkeypatch: pytest.MonkeyPatch) -> StandIn:
-    """A fresh script on the shared server, and the environment that points the openai client at it."""
-    _server.stand_in = StandIn(url=base_url(_server))
-    monkeypatch.setenv("OPENAI_BASE_URL", _server.stand_in.url)
-    monkeypatch.setenv("OPENAI_API_KEY", "dummy")
-    return _server.stand_in
-
-
 @pytest.fixture
 def llm_service(seed_settings: Settings) -> BriefingService:
     """The seed index in LLM mode; a new service per test, so each builds its backend from this test's env."""
