@@ -94,7 +94,8 @@ def ingest_command(
         bool,
         typer.Option(
             "--rebuild",
-            help="Replace the whole index with the given paths; nothing is deleted unless they hold articles",
+            help="Replace the whole index with the given paths, built beside the old one, which keeps answering "
+            "until the new one is complete; an index that cannot be opened is moved aside into damaged-*/",
         ),
     ] = False,
 ) -> None:

@@ -10,8 +10,12 @@ A file lock keeps two ingests from writing to one index at once.
 
 Every path is discovered and every article loaded before anything is written: a mistyped path
 (:class:`CorpusNotFound`) or a folder with nothing loadable (:class:`EmptyCorpus`) leaves the index as it
-was. Only then does ``rebuild`` delete the index and build it anew from ``paths`` (killed midway, it leaves
-part of the new index, which the next run completes). ``prune`` is scoped to
+was. Only then does ``rebuild`` build a new index from ``paths``, into staging collections beside the live
+ones, which keep answering until every article is written and the store swaps the new ones in (see
+:mod:`index.store`). A rebuild that fails or is killed before the swap leaves the old index exactly as it was;
+killed during the swap, it is finished by the next process that opens the index; either way the index opens
+and answers after a kill at any point. An embedded database that cannot be opened is moved aside, not
+deleted, so ``--rebuild`` is always the way out of a damaged index. ``prune`` is scoped to
 ``paths``: it removes an article only when its recorded source file lies under one of the folders given (or
 is one of the files given) and no longer loads as an article there (deleted, moved away, hidden, emptied).
 Articles from other folders, uploads and articles without a recorded source are never pruned; an unchanged
@@ -104,7 +108,7 @@ def ingest(
     """Bring the index in line with ``paths``; see the module docstring for the guarantees.
 
     ``prune`` drops articles whose files are gone from ``paths``; ``rebuild`` replaces the whole index with
-    ``paths``, once they are known to hold articles.
+    ``paths``, once they are known to hold articles and all of them are written.
     """
     started = time.perf_counter()
     location.index_dir.mkdir(parents=True, exist_ok=True)
@@ -134,23 +138,25 @@ def _ingest_locked(
     articles = _load_all(paths, report)  # raises before anything is written or dropped
     unfinished = location.index_dir / UNFINISHED_MARKER
     if rebuild:
-        unfinished.touch()
-        ChunkStore.drop(location)
-    store = ChunkStore.open(location, embedder, create=True)
+        store = ChunkStore.start_rebuild(location, embedder)
+    else:
+        store = ChunkStore.open(location, embedder, create=True)
     records = store.article_records()
     signature = chunking.signature()
     fresh = {article.id: _state_hash(article, signature) for article in articles}
     work = [article for article in articles if _needs_writing(records.get(article.id), fresh[article.id])]
     gone = vanished(records, paths, articles) if prune else []
     _count(report, articles, work, records)
-    if work or gone:
+    if (work or gone) and not rebuild:  # a rebuild's writes are invisible until its swap moves the generation
         unfinished.touch()
     _write(store, work, fresh, embedder, chunking, progress, report)
     _record_moved_sources(store, articles, records, fresh)
     store.delete_articles(gone)
     report.removed = len(gone)
-    changed = report.changed or unfinished.exists()
+    changed = rebuild or report.changed or unfinished.exists()
     generation = store.bump_generation() if changed else store.generation
+    if rebuild:
+        store.finish_rebuild()
     _refresh_lexical(store, location, generation)
     unfinished.unlink(missing_ok=True)
     return report

@@ -13,6 +13,17 @@ Chroma 1.5 silently attaches its downloading default embedding function to a col
 so every open passes ours, and every read and write passes vectors explicitly. The collection metadata
 records the embedding model and dimension (checked on open) and a ``generation`` that changes with every
 write, which tells other processes and replicas that their lexical index is stale.
+
+A rebuild never touches the live pair while it writes: it fills a fresh ``__staging`` pair, marks the staging
+chunks collection complete (the commit point), then swaps by renaming — live articles to ``__retired``, staging
+articles to live, the same for chunks — and deletes the retired pair. Killed before the mark, it leaves the old
+index answering and an unfinished staging pair that readers ignore and the next rebuild deletes. Killed after
+it, the swap is finished by the next process that opens the store, or by a running reader that finds a live
+collection missing (:func:`_finish_swap`: idempotent, safe for two processes at once). So after a kill at any
+point the index opens and answers: the old one, or the new one once opened. Readers follow the swapped-in
+collections by name (their ids changed) and see a new ``generation``, so they rebuild their lexical index.
+An embedded database that cannot be opened at all is moved aside into ``damaged-<UTC time>/`` by a rebuild,
+never deleted, so the command that error messages recommend always works.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -44,6 +56,8 @@ log = logging.getLogger(__name__)
 
 CHUNKS = "briefings_chunks"
 ARTICLES = "briefings_articles"
+STAGING, RETIRED = "__staging", "__retired"  # suffixes of the collections a rebuild writes and swaps out
+COMPLETE_KEY = "staged"  # set to "complete" on the staging chunks once every article is written
 SCHEMA_VERSION = 1
 PENDING = "pending"
 WRITE_BATCH = 1000
@@ -87,6 +101,23 @@ def _server_answers(location: StoreLocation) -> Iterator[None]:
         raise
 
 
+def _follows_swaps(method: F) -> F:
+    """A read that finds its collection deleted — another process swapped a rebuilt index in and deleted the
+    old one since this store last looked — follows the new collections and reads once more."""
+
+    @functools.wraps(method)
+    def call(self: ChunkStore, *args: Any, **kwargs: Any) -> Any:
+        from chromadb.errors import NotFoundError
+
+        try:
+            return method(self, *args, **kwargs)
+        except NotFoundError:
+            self._follow()
+            return method(self, *args, **kwargs)
+
+    return call  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class StoredChunk:
     """A chunk as read back from the index."""
@@ -123,6 +154,26 @@ class StoreLocation:
 
     def describe(self) -> str:
         return self.chroma_url or str(self.index_dir)
+
+
+@dataclass(frozen=True)
+class CollectionNames:
+    """The names of one pair of collections: the live pair, or a rebuild's staging or retired pair."""
+
+    chunks: str
+    articles: str
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((self.chunks, self.articles))
+
+    @classmethod
+    def suffixed(cls, suffix: str) -> CollectionNames:
+        return cls(CHUNKS + suffix, ARTICLES + suffix)
+
+
+LIVE = CollectionNames(CHUNKS, ARTICLES)
+STAGED = CollectionNames.suffixed(STAGING)
+RETIRING = CollectionNames.suffixed(RETIRED)
 
 
 def date_number(date: str | None) -> int:
@@ -168,11 +219,19 @@ class _ChromaEmbeddingFunction:
 class ChunkStore:
     """Chunks and articles in Chroma; see the module docstring for the layout."""
 
-    def __init__(self, client: ClientAPI, chunks: Collection, articles: Collection, location: StoreLocation):
+    def __init__(
+        self,
+        client: ClientAPI,
+        chunks: Collection,
+        articles: Collection,
+        location: StoreLocation,
+        names: CollectionNames = LIVE,
+    ):
         self._client = client
         self._chunks = chunks
         self._articles = articles
         self.location = location
+        self._names = names
 
     # ----------------------------------------------------------------------------------------- opening
     @staticmethod
@@ -184,12 +243,17 @@ class ChunkStore:
 
     @classmethod
     def open(cls, location: StoreLocation, embedder: Embedder, create: bool = False) -> ChunkStore:
-        """Open the index; ``create`` makes it when absent (ingest), otherwise absence is an error."""
+        """Open the index; ``create`` makes it when absent (ingest), otherwise absence is an error.
+
+        Whoever opens the index first finishes a rebuild's swap that a kill interrupted (one listing when there
+        is none), so the index it opens is the one that rebuild committed to.
+        """
         if not create:
             cls.require_present(location)
         client = _connect(location)
         function = _ChromaEmbeddingFunction(embedder)
         try:
+            _finish_swap(client)
             if create:
                 chunks = client.get_or_create_collection(
                     CHUNKS,
@@ -199,13 +263,48 @@ class ChunkStore:
                 )
                 articles = client.get_or_create_collection(ARTICLES, embedding_function=function)  # type: ignore[arg-type]
             else:
-                chunks = client.get_collection(CHUNKS, embedding_function=function)  # type: ignore[arg-type]
-                articles = client.get_collection(ARTICLES, embedding_function=function)  # type: ignore[arg-type]
+                chunks = _live_collection(client, CHUNKS, function)
+                articles = _live_collection(client, ARTICLES, function)
         except Exception as error:
             raise _translate_open_error(error, location) from None
         store = cls(client, chunks, articles, location)
         store._check_embedder(embedder)
         return store
+
+    @classmethod
+    def start_rebuild(cls, location: StoreLocation, embedder: Embedder) -> ChunkStore:
+        """A store that writes a new index into a fresh staging pair; :meth:`finish_rebuild` swaps it in.
+
+        The live pair keeps answering meanwhile, so the embedder may differ from the one that built it. An
+        embedded database that cannot be opened is moved aside (never deleted) and built anew.
+        """
+        client = _connect_or_move_aside(location)
+        function = _ChromaEmbeddingFunction(embedder)
+        try:
+            _finish_swap(client)
+            for name in STAGED:  # an earlier rebuild's unfinished leftovers
+                _delete_collection(client, name)
+            chunks = client.create_collection(
+                STAGED.chunks,
+                embedding_function=function,  # type: ignore[arg-type]
+                configuration={"hnsw": HNSW},  # type: ignore[arg-type]
+                metadata=_collection_metadata(embedder),
+            )
+            articles = client.create_collection(STAGED.articles, embedding_function=function)  # type: ignore[arg-type]
+        except Exception as error:
+            raise _translate_open_error(error, location) from None
+        return cls(client, chunks, articles, location, STAGED)
+
+    @_server_errors
+    def finish_rebuild(self) -> None:
+        """Mark the staging pair complete, then swap it in for the live pair; from here on this store is live."""
+        if self._names != STAGED:
+            raise RuntimeError("finish_rebuild is for a store from start_rebuild")
+        meta = dict(self._chunks.metadata or {})
+        meta[COMPLETE_KEY] = "complete"
+        self._chunks.modify(metadata=meta)  # the commit point: from here on a kill is finished, not undone
+        _finish_swap(self._client)
+        self._names = LIVE
 
     def _check_embedder(self, embedder: Embedder) -> None:
         meta = self._chunks.metadata or {}
@@ -223,43 +322,48 @@ class ChunkStore:
 
     @staticmethod
     def drop(location: StoreLocation) -> None:
-        """Delete both collections (``ingest --rebuild``); absent ones are fine."""
+        """Delete every collection of the index: live, staging and retired; absent ones are fine."""
         client = _connect(location)
-        for name in (CHUNKS, ARTICLES):
-            try:
-                client.delete_collection(name)
-            except Exception:
-                log.debug("collection %s absent", name)
+        for names in (LIVE, STAGED, RETIRING):
+            for name in names:
+                _delete_collection(client, name)
 
     # ------------------------------------------------------------------------------------------ reading
     @property
     def generation(self) -> str:
         """Changes whenever the chunks change; read fresh so other writers' changes are seen.
 
-        A collection that another process dropped and created anew (``ingest --rebuild``) has a new id: from
-        then on this store reads the new collections, so a running server follows a rebuild instead of failing.
+        A rebuild elsewhere swaps in collections with new ids under the same names: from then on this store
+        reads the new collections, so a running server follows a rebuild instead of failing.
         """
-        function = _ChromaEmbeddingFunction(None)
         try:
-            collection = self._client.get_collection(CHUNKS, embedding_function=function)  # type: ignore[arg-type]
-            if collection.id != self._chunks.id:
-                log.info("the index was rebuilt by another process; following it")
-                self._articles = self._client.get_collection(ARTICLES, embedding_function=function)  # type: ignore[arg-type]
-                self._chunks = collection
+            collection = self._follow()
         except Exception as error:
             raise _translate_open_error(error, self.location) from None
         return str((collection.metadata or {}).get("generation", ""))
+
+    def _follow(self) -> Collection:
+        """The chunks collection now under this store's name, switching both collections if its id changed."""
+        function = _ChromaEmbeddingFunction(None)
+        collection = _live_collection(self._client, self._names.chunks, function)
+        if collection.id != self._chunks.id:
+            log.info("the index was rebuilt by another process; following it")
+            self._articles = _live_collection(self._client, self._names.articles, function)
+            self._chunks = collection
+        return collection
 
     @property
     def embedding_model(self) -> str:
         return str((self._chunks.metadata or {}).get("embedding_model", ""))
 
     @_server_errors
+    @_follows_swaps
     def counts(self) -> tuple[int, int]:
         """``(articles, chunks)``."""
         return self._articles.count(), self._chunks.count()
 
     @_server_errors
+    @_follows_swaps
     def article_records(self) -> dict[str, ArticleRecord]:
         records: dict[str, ArticleRecord] = {}
         for ids, metadatas, _ in self._page(self._articles, include=["metadatas"]):
@@ -275,6 +379,7 @@ class ChunkStore:
         return records
 
     @_server_errors
+    @_follows_swaps
     def article_text(self, doc: str) -> str | None:
         found = self._articles.get(ids=[doc], include=["documents"])
         documents = found.get("documents") or []
@@ -288,6 +393,7 @@ class ChunkStore:
                 yield _stored_chunk(chunk_id, meta, text)
 
     @_server_errors
+    @_follows_swaps
     def dense_search(
         self, vector: np.ndarray, k: int, since: str | None = None, until: str | None = None
     ) -> list[tuple[str, float]]:
@@ -313,6 +419,7 @@ class ChunkStore:
         return [(chunk_id, 1.0 - float(d)) for chunk_id, d in zip(result["ids"][0], distances, strict=True)]
 
     @_server_errors
+    @_follows_swaps
     def chunks_by_id(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
         """Chunks fetched from Chroma, for dense hits the local mirror does not know yet."""
         if not ids:
@@ -370,6 +477,7 @@ class ChunkStore:
         meta = dict(self._chunks.metadata or {})
         meta["generation"] = generation
         meta.pop("hnsw:space", None)  # legacy key; configuration holds the index settings
+        meta.pop(COMPLETE_KEY, None)  # a rebuild's commit mark, of no use once swapped in
         self._chunks.modify(metadata=meta)
         return generation
 
@@ -407,6 +515,98 @@ class ChunkStore:
             offset += len(ids)
 
 
+def _live_collection(client: ClientAPI, name: str, function: _ChromaEmbeddingFunction) -> Collection:
+    """A collection by name; a live one found missing may be a swap a kill interrupted, so that is finished
+    (a no-op otherwise) and the lookup tried once more."""
+    from chromadb.errors import NotFoundError
+
+    try:
+        return client.get_collection(name, embedding_function=function)  # type: ignore[arg-type]
+    except NotFoundError:
+        if name not in LIVE:
+            raise
+        _finish_swap(client)
+        return client.get_collection(name, embedding_function=function)  # type: ignore[arg-type]
+
+
+def _finish_swap(client: ClientAPI) -> None:
+    """Complete a rebuild's swap from whatever point a kill left it at; a no-op when there is none.
+
+    Staging chunks marked complete mean the swap is committed: each staging collection still present replaces
+    its live one (articles first, then chunks, as :meth:`ChunkStore.finish_rebuild` does), and the retired pair
+    is deleted. An unmarked staging pair is an unfinished rebuild and is left alone. Every step works on
+    collection ids taken from one listing and tolerates a step another process just did, so a writer and a
+    reader finishing the same swap at once cannot retire the new collections.
+    """
+    found = {collection.name: collection for collection in client.list_collections()}
+    staged_chunks = found.get(STAGED.chunks)
+    committed = staged_chunks is not None and (staged_chunks.metadata or {}).get(COMPLETE_KEY) == "complete"
+    if committed:
+        for live, staged, retired in (
+            (LIVE.articles, STAGED.articles, RETIRING.articles),
+            (LIVE.chunks, STAGED.chunks, RETIRING.chunks),
+        ):
+            if staged not in found:
+                continue
+            if live in found:
+                _rename(found[live], retired)
+            _rename(found[staged], live)
+            log.info("swapped the rebuilt %s in", live)
+    for name in RETIRING:
+        if committed or name in found:
+            _delete_collection(client, name)
+
+
+def _rename(collection: Collection, name: str) -> None:
+    """Rename by id; a collection already renamed is a no-op in Chroma, one already deleted is done with."""
+    from chromadb.errors import NotFoundError
+
+    try:
+        collection.modify(name=name)
+    except NotFoundError:
+        log.debug("collection %s was already swapped out and deleted", collection.id)
+
+
+def _delete_collection(client: ClientAPI, name: str) -> None:
+    from chromadb.errors import NotFoundError
+
+    try:
+        client.delete_collection(name)
+    except NotFoundError:
+        log.debug("collection %s absent", name)
+
+
+def _connect_or_move_aside(location: StoreLocation) -> ClientAPI:
+    """Connect for a rebuild: an embedded database that cannot be opened is moved aside and started afresh."""
+    try:
+        return _connect(location)
+    except IndexDamaged:
+        if location.chroma_url:
+            raise
+        aside = _move_damaged_aside(location.index_dir)
+        log.warning("%s cannot be opened: moved its files to %s and building it anew", location.index_dir, aside)
+        return _connect(location)
+
+
+def _move_damaged_aside(index_dir: Path) -> Path:
+    """Move Chroma's own files (the database, its journal, its UUID-named segment folders) into a new
+    ``damaged-<UTC time>`` folder; feedback, Slack state, models, the lexical index and locks stay."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    aside = index_dir / f"damaged-{stamp}"
+    aside.mkdir()
+    for entry in sorted(index_dir.iterdir()):
+        if entry.name.startswith("chroma.sqlite3") or (entry.is_dir() and _is_uuid(entry.name)):
+            entry.rename(aside / entry.name)
+    return aside
+
+
+def _is_uuid(name: str) -> bool:
+    try:
+        return str(uuid.UUID(name)) == name
+    except ValueError:
+        return False
+
+
 def _connect(location: StoreLocation) -> ClientAPI:
     import chromadb
     from chromadb.config import Settings
@@ -414,10 +614,16 @@ def _connect(location: StoreLocation) -> ClientAPI:
     settings = Settings(anonymized_telemetry=False, allow_reset=False)
     if location.chroma_url:
         return _http_client(location.chroma_url, settings, location.chroma_timeout)
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    path = str(location.index_dir)
+    cached = path in SharedSystemClient._identifier_to_system
     try:
         location.index_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(location.index_dir), settings=settings)
+        return chromadb.PersistentClient(path=path, settings=settings)
     except Exception as error:
+        if not cached:  # Chroma keeps a system that failed to start, which would fail every later open here
+            SharedSystemClient._identifier_to_system.pop(path, None)
         raise IndexDamaged(
             f"Index at {location.index_dir} cannot be opened ({_short(error)}): "
             "rebuild it with `briefings ingest --rebuild`"

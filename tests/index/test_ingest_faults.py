@@ -1,5 +1,6 @@
-"""SIGKILL the real ``briefings ingest`` (and an upload) at random points: the index must stay usable and the
-next run must finish it into exactly what a clean build holds, with the lexical files matching the store."""
+"""SIGKILL the real ``briefings ingest`` (and an upload) at random points: after every kill, a rebuild's
+included, the index must open and answer, and the next run must finish it into exactly what a clean build
+holds, with the lexical files matching the store."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ import pytest
 from assistant.config import Settings
 from assistant.service import BriefingService
 from index.embedding import Embedder
-from index.errors import IndexMissing
 from index.ingest import GROUP_CHUNKS
 from index.lexical import LexicalIndex, lexical_folder, load_or_build
 from index.store import ChunkStore
@@ -169,10 +169,7 @@ def test_killed_ingests_and_uploads_always_finish_into_a_clean_build(tmp_path: P
         process, started = start([*ingest, "--rebuild"] if rebuild else ingest, trial), time.monotonic()
         if kill_after(process, rng.uniform(0.05, 0.9) * durations[kind]):
             landed += 1
-            try:
-                assert_usable(trial, embedder)
-            except IndexMissing:
-                assert rebuild, "only a rebuild killed between dropping and recreating the index may leave none"
+            assert_usable(trial, embedder)  # a rebuild too: it writes beside the live index until its swap
         else:  # the machine is less busy than when measured: aim within this run's length next time
             assert process.returncode == 0, process.communicate()[1].decode()
             durations[kind] = min(durations[kind], time.monotonic() - started)

@@ -19,7 +19,7 @@ from assistant.chroma_server import chroma_server
 from assistant.config import Settings
 from assistant.service import BriefingService
 from index.errors import IndexMissing, StoreUnavailable
-from index.store import ChunkStore, StoreLocation
+from index.store import ARTICLES, CHUNKS, ChunkStore, StoreLocation, _connect
 from tests.conftest import SEED_DOC, seed_text
 
 CARD_QUESTION = "How long was the call?"
@@ -133,10 +133,25 @@ def test_a_running_replica_follows_an_index_rebuilt_elsewhere(backend: Backend, 
     writer.ingest([corpus_dir])
     assert reader.ask(CARD_QUESTION).citations[0].doc == SEED_DOC
 
-    ChunkStore.drop(writer.settings.location)  # what `briefings ingest --rebuild` does first
+    (corpus_dir / "harbour.txt").write_text(HARBOUR)
+    backend.service("a").ingest([corpus_dir], rebuild=True)
+    assert reader.ask(CARD_QUESTION).citations[0].doc == SEED_DOC
+    assert reader.ask("How long was the Zanzibar harbour closed?").citations[0].doc == "harbour.txt"
+    assert reader.stats().articles == 2
+    assert reader.retriever.lexical.generation == writer.store.generation
+    location = writer.settings.location
+    assert {collection.name for collection in _connect(location).list_collections()} == {CHUNKS, ARTICLES}
+
+
+@pytest.mark.usefixtures("fast_generation_checks")
+def test_a_running_replica_follows_an_index_dropped_and_built_anew(backend: Backend, corpus_dir: Path) -> None:
+    writer, reader = backend.service("a"), backend.service("b")
+    writer.ingest([corpus_dir])
+    assert reader.ask(CARD_QUESTION).citations[0].doc == SEED_DOC
+
+    ChunkStore.drop(writer.settings.location)
     (corpus_dir / "harbour.txt").write_text(HARBOUR)
     backend.service("a").ingest([corpus_dir])
-    assert reader.ask(CARD_QUESTION).citations[0].doc == SEED_DOC
     assert reader.ask("How long was the Zanzibar harbour closed?").citations[0].doc == "harbour.txt"
     assert reader.stats().articles == 2
 
