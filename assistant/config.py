@@ -77,7 +77,9 @@ class Settings(BaseSettings):
         description="How names are cut out of the answering sentence: patterns (fast) or spaCy (+4 ms a question).",
     )
     max_question_chars: int = Field(MAX_QUESTION_CHARS, ge=10, description="Longest question accepted.")
-    api_token: str | None = Field(None, description="Bearer token that the /api/ routes (ask, stream, status, documents) require when set.")
+    api_token: str | None = Field(
+        None, description="Bearer token that the /api/ routes (ask, stream, status, documents) require when set."
+    )
 
     @field_validator("chroma_url")
     @classmethod
