@@ -48,10 +48,10 @@ browser-deps:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
-## Refit assistant/model.json on the public news dev questions only (seed + news articles as the pool)
+## Refit assistant/answer/model.json on the public news dev questions only (seed + news articles as the pool)
 calibrate: install
 	$(BIN)/briefings ingest corpus $(NEWS)/articles --index $(NEWS_INDEX)
-	$(BIN)/briefings tune $(NEWS)/questions-dev.jsonl --index $(NEWS_INDEX) --out assistant/model.json
+	$(BIN)/briefings tune $(NEWS)/questions-dev.jsonl --index $(NEWS_INDEX) --out assistant/answer/model.json
 
 ## Measure the README's quality figures, one JSON report each, into docs/eval/
 figures: install

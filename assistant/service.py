@@ -18,9 +18,8 @@ from pathlib import Path
 from threading import Lock, RLock
 from typing import TYPE_CHECKING, Literal
 
-from assistant.answer_types import question_shape
-from assistant.answering import Answer, Extracted, extract_answer
-from assistant.chat import (
+from assistant.answer.confidence import Model, load_model
+from assistant.answer.conversation import (
     Turn,
     earlier_answers,
     focused_question,
@@ -29,7 +28,10 @@ from assistant.chat import (
     standalone_question,
     turns_from,
 )
-from assistant.config import Settings
+from assistant.answer.evidence import ArticleTexts, Candidate, gather, score
+from assistant.answer.extractive import Answer, Extracted, extract_answer
+from assistant.answer.shapes import question_shape
+from assistant.answer.support import key_terms, question_names
 from assistant.errors import (
     AnswerModeNotAllowed,
     CorpusError,
@@ -38,10 +40,8 @@ from assistant.errors import (
     QuestionError,
     QuestionTooLong,
 )
-from assistant.evidence import ArticleTexts, Candidate, gather, score
-from assistant.retrieval import HybridRetriever, LiveLexicalIndex, Passage
-from assistant.scoring import Model, load_model
-from assistant.support import key_terms, question_names
+from assistant.retrieve.hybrid import HybridRetriever, LiveLexicalIndex, Passage
+from assistant.settings import Settings
 from index.articles import ARTICLE_SUFFIXES, Rejected, SourceFile, load_article
 from index.embedding import Embedder, load_embedder
 from index.ingest import IngestReport, ProgressFactory, ingest, silent_progress
@@ -49,7 +49,7 @@ from index.lexical import lexical_folder
 from index.store import ArticleRecord, ChunkStore
 
 if TYPE_CHECKING:
-    from assistant.llm_answering import LlmAnswerer
+    from assistant.llm.answering import LlmAnswerer
 
 log = logging.getLogger(__name__)
 
@@ -238,8 +238,8 @@ class BriefingService:
 
     def _llm_answerer(self, mode: str) -> LlmAnswerer:
         """The answerer for ``mode``, built on first use and kept (one per offered mode, bounded all the same)."""
-        from assistant.llm import build_backend  # LangChain is imported only when an LLM mode is used
-        from assistant.llm_answering import LlmAnswerer
+        from assistant.llm.answering import LlmAnswerer
+        from assistant.llm.providers import build_backend  # LangChain is imported only when an LLM mode is used
 
         with self._load_lock:
             answerer = self._llm_answerers.pop(mode, None)
@@ -267,7 +267,7 @@ class BriefingService:
     ) -> Answer:
         question = self.validate(question)
         if self.settings.entity_spans == "spacy":  # loaded once; missing is a one-line error, not a fallback
-            from assistant.spans import preload
+            from assistant.answer.spans import preload
 
             preload()
         since, until = _valid_date(since, "since"), _valid_date(until, "until")

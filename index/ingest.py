@@ -34,13 +34,13 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock, Timeout
 
+from assistant.text.sentences import chunk_sentence_spans
 from index.articles import Article, Rejected, discover, load_article
 from index.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, chunk_article
 from index.embedding import Embedder
 from index.errors import EmptyCorpus, IndexLocked
 from index.lexical import lexical_folder, save_unless_current
 from index.sentence_vectors import pack
-from index.sentences import chunk_sentence_spans
 from index.store import PENDING, ArticleRecord, ChunkStore, StoreLocation
 
 log = logging.getLogger(__name__)

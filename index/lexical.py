@@ -19,7 +19,6 @@ import json
 import logging
 import math
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -28,7 +27,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -36,6 +34,7 @@ from typing import Any
 import numpy as np
 from filelock import FileLock
 
+from assistant.text.tokens import terms, terms_with_words
 from index.sentence_vectors import SentenceVectors
 from index.store import ChunkStore, StoredChunk, date_number
 
@@ -45,54 +44,6 @@ FORMAT_VERSION = 3  # 3: sentence vectors as memory-mapped arrays beside the row
 SHORT_WORD = 5  # words up to this length must match whole; longer ones may differ in their last letters
 BLEND_CHUNKS = 2000  # from this many chunks on, term weights are pure corpus idf
 BACKGROUND_SCALE = 1.3  # puts general-English rarity (8 - Zipf frequency) on the scale of idf
-_WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
-# A short list on purpose: question words such as "who" and "when" carry no content, but "first" or
-# "last" often do, so the aggressive lists of IR toolkits are not used.
-STOPWORDS = frozenset(
-    """a an the and or but if of at by for with about against between into through during before after
-    above below to from up down in out on off over under again further then once here there all any both each
-    few more most other some such no nor not only own same so than too very s t can will just don should now
-    is are was were be been being have has had having do does did doing i me my we our you your he him his she
-    her it its they them their what which who whom whose this that these those am would could might must shall
-    how when where why as also into onto per via said says according""".split()
-)
-
-
-@lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=65536)
-def sentence_terms(text: str) -> frozenset[str]:
-    """The set of :func:`terms` of a sentence, cached: the same sentences come back question after question."""
-    return frozenset(terms(text))
-
-
-def _content_words(text: str) -> list[tuple[str, int]]:
-    """Lower-cased words that are not stop words, with where each starts in ``text``."""
-    words = ((match.group().lower().replace("’", "'"), match.start()) for match in _WORD.finditer(text))
-    return [(word, start) for word, start in words if word not in STOPWORDS]
-
-
-def terms(text: str) -> list[str]:
-    """Lower-cased, stop-word-free, Snowball-stemmed words: the unit of BM25 and of term overlap."""
-    return list(_stemmer().stemWords([word for word, _ in _content_words(text)]))
-
-
-def terms_with_words(text: str) -> list[tuple[str, str]]:
-    """``(term, word)`` pairs: the stemmed term and the word it came from (for general-English rarity)."""
-    words = [word for word, _ in _content_words(text)]
-    return list(zip(_stemmer().stemWords(words), words, strict=True))
-
-
-def term_positions(text: str) -> list[tuple[str, int]]:
-    """Each content word's term and where it starts, for locating question words inside a sentence."""
-    found = _content_words(text)
-    stems = _stemmer().stemWords([word for word, _ in found])
-    return [(stem, start) for stem, (_, start) in zip(stems, found, strict=True)]
 
 
 @dataclass(frozen=True)

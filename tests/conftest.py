@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from assistant.answering import Answer
-from assistant.citations import Citation
-from assistant.config import Settings
+from assistant.answer.citations import Citation
+from assistant.answer.extractive import Answer
 from assistant.service import BriefingService
+from assistant.settings import Settings
 
 PROJECT = Path(__file__).resolve().parent.parent
 SEED_CORPUS = PROJECT / "corpus"
@@ -96,7 +96,7 @@ def seed_text() -> str:
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """``briefings ARGS`` in a real subprocess, from the project folder, with extra environment."""
     return subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args],
+        [sys.executable, "-m", "assistant.adapters.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.config import Settings
+from assistant.settings import Settings
 from tests.conftest import PROJECT
 
 

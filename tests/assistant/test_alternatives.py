@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from assistant.alternatives import Alternative, alternative_label, alternatives_line
-from assistant.answering import Answer
-from assistant.api import server_sent_events
-from assistant.citations import Citation
-from assistant.console import print_answer
+from assistant.adapters.console import print_answer
+from assistant.adapters.http import server_sent_events
+from assistant.adapters.slack.blocks import answer_messages
+from assistant.adapters.ui import answer_markdown
+from assistant.answer.alternatives import Alternative, alternative_label, alternatives_line
+from assistant.answer.citations import Citation
+from assistant.answer.extractive import Answer
 from assistant.service import StreamEvent
-from assistant.slack_blocks import answer_messages
-from assistant.ui import answer_markdown
 from tests.conftest import made_answer
 
 NEWER = "The toll rose to 40 people, officials said on Wednesday."

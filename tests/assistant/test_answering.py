@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answering import ABSTAIN_TEXT
+from assistant.answer.extractive import ABSTAIN_TEXT
 from assistant.errors import EmptyQuestion, QuestionError, QuestionTooLong
 from assistant.service import BriefingService
 from tests.conftest import SEED_DOC, seed_text

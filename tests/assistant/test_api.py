@@ -18,9 +18,9 @@ import httpx
 import pytest
 import uvicorn
 
-from assistant.api import MAX_BODY_BYTES, create_app
-from assistant.config import Settings
+from assistant.adapters.http import MAX_BODY_BYTES, create_app
 from assistant.service import BriefingService
+from assistant.settings import Settings
 from tests.conftest import PROJECT, SEED_DOC, seed_text
 
 CARD_QUESTION = "How long was the call?"
@@ -284,7 +284,7 @@ def test_ui_login_guards_the_chat(seed_service: BriefingService) -> None:
 def run_serve(*arguments: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     environment = {name: value for name, value in os.environ.items() if not name.startswith("BRIEFINGS_")}
     environment |= {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    command = [sys.executable, "-m", "assistant.cli", "serve", "--index", str(tmp_path / "index"), *arguments]
+    command = [sys.executable, "-m", "assistant.adapters.cli", "serve", "--index", str(tmp_path / "index"), *arguments]
     return subprocess.run(command, cwd=PROJECT, env=environment, capture_output=True, text=True, timeout=120)
 
 

@@ -16,8 +16,8 @@ import httpx
 import pytest
 from filelock import FileLock
 
-from assistant.config import Settings
 from assistant.service import MAX_UPLOAD_BYTES, BriefingService
+from assistant.settings import Settings
 from tests.assistant.stand_in import StandIn, source_with
 from tests.assistant.test_api import CARD_ANSWER, CARD_QUESTION, TOKEN, read_events, serving
 
@@ -212,7 +212,7 @@ def test_an_uploaded_briefing_is_answerable_at_once(
 def test_an_upload_may_be_larger_than_a_question_body(
     http_for: Callable[[BriefingService], httpx.Client], upload_service: BriefingService
 ) -> None:
-    from assistant.api import MAX_BODY_BYTES
+    from assistant.adapters.http import MAX_BODY_BYTES
 
     padding = " " * (MAX_BODY_BYTES + 1024)  # trailing spaces: over the question limit, nothing more to index
     files = {"file": ("lunar.txt", (LUNAR + padding).encode(), "text/plain")}

@@ -106,7 +106,7 @@ def test_scale_reports_each_size_and_draws_the_curve(tmp_path: Path, model_cache
 
 
 def test_synthetic_chunks_are_reproducible_and_exact_search_is_exact() -> None:
-    from assistant.scale_bench import BLOCK, SyntheticChunks
+    from assistant.measure.scale_bench import BLOCK, SyntheticChunks
 
     data = SyntheticChunks(seed=3)
     size = BLOCK + 500  # crosses a block boundary

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import Settings
+from assistant.settings import Settings
 from tests.conftest import SEED_CORPUS, SEED_DOC, run_cli, seed_text
 
 

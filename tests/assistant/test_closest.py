@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from assistant.answering import Answer
-from assistant.citations import Citation
-from assistant.console import print_answer
-from assistant.slack_blocks import MAX_SECTION_TEXT, answer_messages
-from assistant.ui import answer_markdown
+from assistant.adapters.console import print_answer
+from assistant.adapters.slack.blocks import MAX_SECTION_TEXT, answer_messages
+from assistant.adapters.ui import answer_markdown
+from assistant.answer.citations import Citation
+from assistant.answer.extractive import Answer
 from tests.conftest import made_answer
 
 REFUSAL = "The briefings don't say."

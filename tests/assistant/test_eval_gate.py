@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evaluation import evaluate
+from assistant.measure.evaluation import evaluate
 from assistant.service import BriefingService
 from tests.conftest import PROJECT
 

@@ -6,11 +6,11 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from assistant.answering import Answer
-from assistant.citations import Citation
-from assistant.config import Settings
-from assistant.evaluation import Outcome, Probe, SourceTexts, build_report, evaluate, score_outcome
+from assistant.answer.citations import Citation
+from assistant.answer.extractive import Answer
+from assistant.measure.evaluation import Outcome, Probe, SourceTexts, build_report, evaluate, score_outcome
 from assistant.service import BriefingService
+from assistant.settings import Settings
 from tests.conftest import SEED_DOC, seed_text
 
 GOLD = "an hour and 45 minutes"

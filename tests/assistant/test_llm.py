@@ -23,16 +23,16 @@ from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from typer.testing import CliRunner
 
-from assistant.answering import Answer
-from assistant.citations import Citation
-from assistant.cli import app
-from assistant.config import Settings
+from assistant.adapters.cli import app
+from assistant.answer.citations import Citation
+from assistant.answer.extractive import Answer
 from assistant.errors import AnswerBackendError
-from assistant.evaluation import evaluate
-from assistant.faithfulness import Evidence, describe_date, is_pure_abstention, normalise, unsupported_reason
-from assistant.llm import ChatBackend
-from assistant.llm_answering import LlmAnswerer
+from assistant.llm.answering import LlmAnswerer
+from assistant.llm.faithfulness import Evidence, describe_date, is_pure_abstention, normalise, unsupported_reason
+from assistant.llm.providers import ChatBackend
+from assistant.measure.evaluation import evaluate
 from assistant.service import BriefingService
+from assistant.settings import Settings
 from tests.assistant.stand_in import (
     StandIn,
     source_with,

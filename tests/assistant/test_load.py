@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from assistant.cli import app
+from assistant.adapters.cli import app
 from assistant.service import BriefingService
 from tests.assistant.test_api import serving
 from tests.conftest import SEED_CORPUS, SEED_DOC

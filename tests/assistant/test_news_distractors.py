@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evaluation import contains_answer
+from assistant.measure.evaluation import contains_answer
 from assistant.service import BriefingService
 from tests.conftest import NEWS, SEED_CORPUS, SEED_DOC, requires_news
 
@@ -21,7 +21,7 @@ pytestmark = [requires_news, pytest.mark.news]
 
 @pytest.fixture(scope="module")
 def mixed_service(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> BriefingService:
-    from assistant.config import Settings
+    from assistant.settings import Settings
 
     corpus = tmp_path_factory.mktemp("mixed")
     shutil.copy(SEED_CORPUS / SEED_DOC, corpus / SEED_DOC)

@@ -27,15 +27,15 @@ import httpx
 import pytest
 import uvicorn
 
-from assistant.answering import Answer
-from assistant.api import create_app
-from assistant.citations import Citation
-from assistant.config import Settings
-from assistant.feedback import FeedbackStore, Vote, to_question
+from assistant.adapters.http import create_app
+from assistant.adapters.slack.app import RedactSecrets
+from assistant.adapters.slack.blocks import MAX_BLOCKS, MAX_SECTION_TEXT, answer_messages, feedback_ids, question_text
+from assistant.adapters.slack.feedback import FeedbackStore, Vote, to_question
+from assistant.adapters.slack.state import Conversations
+from assistant.answer.citations import Citation
+from assistant.answer.extractive import Answer
 from assistant.service import BriefingService
-from assistant.slack import RedactSecrets
-from assistant.slack_blocks import MAX_BLOCKS, MAX_SECTION_TEXT, answer_messages, feedback_ids, question_text
-from assistant.slack_state import Conversations
+from assistant.settings import Settings
 from tests.conftest import PROJECT, SEED_DOC
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -511,7 +511,7 @@ def test_votes_are_stored_and_exported_as_a_question_set(
     command = [
         sys.executable,
         "-m",
-        "assistant.cli",
+        "assistant.adapters.cli",
         "feedback",
         "export",
         "--index",
@@ -546,7 +546,7 @@ def test_secrets_never_reach_the_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     ask_in_channel(server, slack, CARD, "CLOGS")
-    logging.getLogger("assistant.slack").warning("a careless line with %s and %s", TOKEN, SECRET)
+    logging.getLogger("assistant.adapters.slack.app").warning("a careless line with %s and %s", TOKEN, SECRET)
     assert caplog.records, "expected debug logging from slack-sdk"
     assert TOKEN not in caplog.text and SECRET not in caplog.text and "(redacted)" in caplog.text
 

@@ -20,12 +20,10 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from assistant.answering import Answer
-from assistant.api import create_app
-from assistant.config import Settings
-from assistant.feedback import FeedbackStore
-from assistant.slack import SORRY, is_slack_response_url
-from assistant.slack_state import (
+from assistant.adapters.http import create_app
+from assistant.adapters.slack.app import SORRY, is_slack_response_url
+from assistant.adapters.slack.feedback import FeedbackStore
+from assistant.adapters.slack.state import (
     MAX_CONVERSATIONS,
     MAX_TURNS,
     STATE_FILE,
@@ -33,6 +31,8 @@ from assistant.slack_state import (
     Deliveries,
     delivery_key,
 )
+from assistant.answer.extractive import Answer
+from assistant.settings import Settings
 from tests.assistant.test_slack import (
     CARD,
     SECRET,
@@ -129,7 +129,7 @@ def ephemeral_to(channel: str) -> Any:
 def test_an_unexpected_failure_shows_a_fixed_line_and_logs_the_detail(
     server: LiveServer, slack: SlackStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="assistant.slack")
+    caplog.set_level(logging.ERROR, logger="assistant.adapters.slack.app")
     _, reply = ask_in_channel(server, slack, f"Why it {EXPLODES}?", "CEXPLODES")
     assert LEAK not in json.dumps(reply.body) and SORRY in all_text(reply.body)
     explodes = command_fields(f"{EXPLODES}?", slack.response_url("explodes"))
@@ -275,7 +275,7 @@ def test_each_kind_of_delivery_has_a_stable_key() -> None:
 def test_an_unwritable_state_folder_falls_back_to_memory_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="assistant.slack")
+    caplog.set_level(logging.WARNING, logger="assistant.adapters.slack.app")
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder", encoding="utf-8")
     deliveries = Deliveries.in_folder(blocked / "index")

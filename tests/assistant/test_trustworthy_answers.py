@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer_types import Kind, QuestionShape, find_typed
+from assistant.answer.shapes import Kind, QuestionShape, find_typed
+from assistant.answer.spans import best_span
+from assistant.answer.support import key_terms, question_names, unknown_names
 from assistant.service import BriefingService
-from assistant.spans import best_span
-from assistant.support import key_terms, question_names, unknown_names
 from tests.conftest import SEED_CORPUS
 
 

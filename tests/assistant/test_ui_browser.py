@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from assistant.adapters.ui import ChatAdapter, answer_markdown, highlighted_context
 from assistant.errors import DocumentRejected
 from assistant.service import BriefingService, upload_file_name
-from assistant.ui import ChatAdapter, answer_markdown, highlighted_context
 from tests.assistant.test_api import CARD_ANSWER, CARD_QUESTION, serving
 from tests.conftest import PROJECT, SEED_DOC, seed_text
 

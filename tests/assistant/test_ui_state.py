@@ -12,8 +12,7 @@ from typing import Any
 import gradio as gr
 import pytest
 
-from assistant.service import BriefingService
-from assistant.ui import (
+from assistant.adapters.ui import (
     EXAMPLE_QUESTIONS,
     MAX_SESSIONS,
     MAX_TURNS,
@@ -23,6 +22,7 @@ from assistant.ui import (
     build,
     latest_turns,
 )
+from assistant.service import BriefingService
 from tests.conftest import made_answer
 
 SKIPPED = gr.skip()

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from assistant.chroma_server import chroma_server
-from assistant.config import Settings
+from assistant.measure.chroma_server import chroma_server
+from assistant.settings import Settings
 from index.embedding import Embedder, load_embedder
 from index.errors import StoreUnavailable
 from index.store import ChunkStore, StoreLocation

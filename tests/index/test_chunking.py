@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from assistant.text.sentences import sentence_spans
 from index.articles import Article
 from index.chunking import chunk_article
-from index.sentences import sentence_spans
 from tests.conftest import SEED_DOC, seed_text
 
 

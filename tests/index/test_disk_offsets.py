@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answering import Answer
-from assistant.citations import cite
-from assistant.config import Settings
+from assistant.answer.citations import cite
+from assistant.answer.extractive import Answer
 from assistant.service import BriefingService
+from assistant.settings import Settings
+from assistant.text.sentences import Span
 from index.articles import Article, SourceFile, load_article
-from index.sentences import Span
 from tests.conftest import SEED_DOC, seed_text
 
 NON_ASCII = (

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from assistant.config import Settings
 from assistant.service import BriefingService
+from assistant.settings import Settings
 from index.errors import CorpusNotFound, EmbeddingMismatch, EmptyCorpus, IndexLocked, IndexMissing
 from index.lexical import LexicalIndex, lexical_folder
 from index.store import ChunkStore
@@ -165,7 +165,7 @@ def test_killed_ingest_is_repaired_by_the_next_run(tmp_path: Path, model_cache: 
     crashed = Settings(index=tmp_path / "crashed", model_cache=model_cache)
     clean = Settings(index=tmp_path / "clean", model_cache=model_cache)
     env = {**os.environ, "BRIEFINGS_INDEX": str(crashed.index), "BRIEFINGS_MODEL_CACHE": str(model_cache)}
-    command = [sys.executable, "-m", "assistant.cli", "ingest", str(corpus)]
+    command = [sys.executable, "-m", "assistant.adapters.cli", "ingest", str(corpus)]
 
     def start() -> subprocess.Popen[bytes]:
         return subprocess.Popen(command, env=env, cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

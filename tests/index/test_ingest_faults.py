@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import Settings
 from assistant.service import BriefingService
+from assistant.settings import Settings
 from index.embedding import Embedder
 from index.ingest import GROUP_CHUNKS
 from index.lexical import LexicalIndex, lexical_folder
@@ -30,7 +30,7 @@ THINGS = "grain convoy ferry bridge reservoir railway turbine harbour vaccine cl
 PEOPLE = "Ansel Quint|Mira Solberg|Tobias Renn|Ilka Varro|Dario Fenn|Agnes Loh|Petra Udall|Hedda Brun".split("|")
 VERBS = "inspected|delayed|approved|reopened|expanded|suspended|audited|rebuilt|financed|rerouted".split("|")
 UPLOAD_SCRIPT = (
-    "import sys; from pathlib import Path; from assistant.config import Settings; "
+    "import sys; from pathlib import Path; from assistant.settings import Settings; "
     "from assistant.service import BriefingService; "
     "BriefingService(Settings()).add_document(sys.argv[1], Path(sys.argv[2]).read_bytes())"
 )
@@ -122,7 +122,14 @@ def assert_usable(settings: Settings, embedder: Embedder) -> None:
     """The killed index opens, its lexical index loads or builds, and a question gets an answer object, in a
     new process as a user's next command would (an embedded Chroma index is not shared live across processes,
     so this process's cached view of it is no test of what the files hold)."""
-    command = [sys.executable, "-m", "assistant.cli", "ask", "Who inspected the grain convoy near Velmora?", "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "assistant.adapters.cli",
+        "ask",
+        "Who inspected the grain convoy near Velmora?",
+        "--json",
+    ]
     asked = subprocess.run(command, env=environment(settings), cwd=PROJECT, capture_output=True, text=True, timeout=300)
     assert asked.returncode == 0, f"exit {asked.returncode}: {asked.stderr[-2000:]}"
     answer = json.loads(asked.stdout)
@@ -147,7 +154,7 @@ def rows(settings: Settings, embedder: Embedder) -> Rows:
 def test_killed_ingests_and_uploads_always_finish_into_a_clean_build(tmp_path: Path, model_cache: Path) -> None:
     corpus = tmp_path / "corpus"
     trial = settings_for(tmp_path / "trial", model_cache, corpus)
-    ingest = [sys.executable, "-m", "assistant.cli", "ingest", str(corpus), "--prune"]
+    ingest = [sys.executable, "-m", "assistant.adapters.cli", "ingest", str(corpus), "--prune"]
     rng = random.Random(20240301)
     timings: dict[str, float] = {}
 

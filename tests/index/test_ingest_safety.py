@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from assistant.config import Settings
 from assistant.errors import IndexLocked
 from assistant.service import BriefingService
+from assistant.settings import Settings
 from index.articles import Article, SourceFile, load_article
 from index.errors import CorpusNotFound, EmptyCorpus
 from index.ingest import ingest

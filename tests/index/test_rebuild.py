@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from chromadb.api.client import SharedSystemClient
 
-import assistant.retrieval
+import assistant.retrieve.hybrid
 import index.ingest
 import index.store
-from assistant.config import Settings
 from assistant.service import BriefingService
+from assistant.settings import Settings
 from index.embedding import Embedder, Encoded
 from index.errors import IndexDamaged
 from index.store import LIVE, RETIRING, STAGED, ChunkStore, StoreLocation
@@ -152,7 +152,7 @@ def test_a_kill_during_the_swap_is_finished_by_whoever_opens_the_index_next(
 def test_a_running_reader_follows_a_rebuild_with_another_chunk_size(
     make_settings, old_and_new, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(assistant.retrieval, "GENERATION_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(assistant.retrieve.hybrid, "GENERATION_CHECK_SECONDS", 0.0)
     old, _ = old_and_new
     settings = make_settings(chunk_size=1000)
     BriefingService(settings).ingest([old])

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-import assistant.retrieval
-from assistant.chroma_server import chroma_server
-from assistant.config import Settings
+import assistant.retrieve.hybrid
+from assistant.measure.chroma_server import chroma_server
 from assistant.service import BriefingService
+from assistant.settings import Settings
 from index.errors import IndexMissing, StoreUnavailable
 from index.store import ARTICLES, CHUNKS, ChunkStore, StoreLocation, _connect
 from tests.conftest import SEED_DOC, seed_text
@@ -61,7 +61,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path, model_cache: Path) -
 @pytest.fixture
 def fast_generation_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Replicas look for other writers' changes on every question instead of every two seconds."""
-    monkeypatch.setattr(assistant.retrieval, "GENERATION_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(assistant.retrieve.hybrid, "GENERATION_CHECK_SECONDS", 0.0)
 
 
 def test_ingest_then_ask_cites_the_exact_sentence(backend: Backend, corpus_dir: Path) -> None:

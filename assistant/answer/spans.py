@@ -1,6 +1,6 @@
 """The shortest span of the best sentence that answers: "an hour and 45 minutes", "Friday", "the French side".
 
-Durations, dates and quantities come from the patterns in :mod:`assistant.answer_types`. People, groups,
+Durations, dates and quantities come from the patterns in :mod:`assistant.answer.shapes`. People, groups,
 places and named things come from spaCy's small English model (named entities and noun chunks), loaded once
 and run on the one winning sentence only, so its cost stays a few milliseconds. Every span is a substring
 of the cited sentence, so the short answer can never say more than the quote.
@@ -21,9 +21,9 @@ from functools import lru_cache
 from threading import Lock
 from typing import Any
 
-from assistant.answer_types import Found, Kind, QuestionShape
+from assistant.answer.shapes import Found, Kind, QuestionShape
 from assistant.errors import ConfigurationError
-from index.lexical import term_positions, terms
+from assistant.text.tokens import term_positions, terms
 
 log = logging.getLogger(__name__)
 

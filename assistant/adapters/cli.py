@@ -57,7 +57,7 @@ def settings_from(**overrides: Any) -> Any:
     """Settings from the environment, with the flags that were given taking precedence."""
     from pydantic import ValidationError
 
-    from assistant.config import Settings
+    from assistant.settings import Settings
 
     try:
         return Settings(**{name: value for name, value in overrides.items() if value is not None})
@@ -100,7 +100,7 @@ def ingest_command(
     ] = False,
 ) -> None:
     """Index articles incrementally: unchanged files are skipped, changed ones replaced."""
-    from assistant.console import print_ingest_report, tqdm_progress
+    from assistant.adapters.console import print_ingest_report, tqdm_progress
     from assistant.service import BriefingService
 
     settings = settings_from(index=index, chroma_url=chroma_url)
@@ -121,7 +121,7 @@ def ask_command(
     llm: LlmOption = None,
 ) -> None:
     """Answer one question with numbered, verified citations."""
-    from assistant.console import print_answer
+    from assistant.adapters.console import print_answer
     from assistant.service import BriefingService
 
     settings = settings_from(index=index, chroma_url=chroma_url, llm=llm)
@@ -143,8 +143,8 @@ def eval_command(
     llm: LlmOption = None,
 ) -> None:
     """Score answers, citations, abstention and latency against a question set."""
-    from assistant.console import print_eval_summary
-    from assistant.evaluation import evaluate
+    from assistant.adapters.console import print_eval_summary
+    from assistant.measure.evaluation import evaluate
     from assistant.service import BriefingService
 
     settings = settings_from(index=index, chroma_url=chroma_url, llm=llm)
@@ -153,7 +153,7 @@ def eval_command(
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2))
     if report:
-        from assistant.eval_report import write_markdown
+        from assistant.measure.report import write_markdown
 
         write_markdown(result, report, title=f"Evaluation of {questions.name}")
     print_eval_summary(result)
@@ -171,8 +171,8 @@ def tune_command(
     ] = True,
 ) -> None:
     """Fit evidence ranking and abstention on question sets (``make calibrate`` makes the shipped model)."""
+    from assistant.measure.tune import fit
     from assistant.service import BriefingService
-    from assistant.tuning import fit
 
     service = BriefingService(settings_from(index=index))
     sources = [f"{path.name} on {service.settings.location.describe()}" for path in questions]
@@ -203,8 +203,8 @@ def serve_command(
     """Serve the chat UI (/), the HTTP API (/api/ask, /docs) and /healthz on HOST:PORT."""
     import uvicorn
 
-    from assistant.api import create_app
-    from assistant.exposure import ensure_port_free, guard_exposure, parse_auth
+    from assistant.adapters.exposure import ensure_port_free, guard_exposure, parse_auth
+    from assistant.adapters.http import create_app
     from assistant.service import BriefingService
 
     settings = settings_from(index=index, chroma_url=chroma_url, llm=llm)
@@ -234,7 +234,7 @@ def feedback_export_command(
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSONL here [default: stdout]")] = None,
 ) -> None:
     """Export the votes as a question set (JSONL) for `briefings eval`; 👎 lines are flagged needs_review."""
-    from assistant.feedback import FeedbackStore, export_jsonl
+    from assistant.adapters.slack.feedback import FeedbackStore, export_jsonl
 
     store = FeedbackStore.for_settings(settings_from(index=index))
     votes = store.votes()
@@ -278,7 +278,7 @@ def bench_command(
     ] = None,
 ) -> None:
     """Time ingest, queries, cold start and memory beside the plain LangChain pipeline (see README, Performance)."""
-    from assistant.bench import default_corpora, default_question_files, ensure_empty, format_table, run_bench
+    from assistant.measure.bench import default_corpora, default_question_files, ensure_empty, format_table, run_bench
 
     stop_cleanly_on_sigterm()
 
@@ -316,7 +316,7 @@ def scale_command(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic vectors and texts")] = 0,
 ) -> None:
     """Insert rate, dense query latency and recall@10 of Chroma as it grows (see README, Performance)."""
-    from assistant.scale_bench import SyntheticChunks, parse_sizes, plot, run_scale
+    from assistant.measure.scale_bench import SyntheticChunks, parse_sizes, plot, run_scale
 
     stop_cleanly_on_sigterm()
 
@@ -377,12 +377,12 @@ def load_command(
     report shows its memory over the run."""
     import httpx
 
-    from assistant.bench import read_questions
-    from assistant.load import LoadPlan, format_summary, run_load, upload_files
+    from assistant.measure.bench import read_questions
+    from assistant.measure.load import LoadPlan, format_summary, run_load, upload_files
 
     stop_cleanly_on_sigterm()
 
-    from assistant.exposure import is_loopback
+    from assistant.adapters.exposure import is_loopback
 
     host = httpx.URL(url).host
     if not host or not (is_loopback(host) or allow_remote):

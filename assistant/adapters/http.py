@@ -168,7 +168,8 @@ def create_app(service: BriefingService, ui_auth: tuple[str, str] | None = None)
         report = added.report
         return {"doc": added.doc, "added": report.added, "updated": report.updated, "chunks": report.chunks}
 
-    from assistant import slack, ui
+    from assistant.adapters import ui
+    from assistant.adapters.slack import app as slack
 
     slack.mount(app, service)
     ui.mount(app, service, auth=ui_auth)  # last: the UI owns "/" and must not shadow the routes above

@@ -12,7 +12,7 @@ checked twice:
   the share of name words the article mentions did not help tell right answers from wrong ones.
 
 Besides names, :func:`key_terms` gives the question's other content words; a short answer is only picked out
-of a sentence whose article uses all of them (see :func:`assistant.answering.extract_answer`).
+of a sentence whose article uses all of them (see :func:`assistant.answer.extractive.extract_answer`).
 
 Matching is lenient about form (:meth:`index.lexical.LexicalIndex.knows`): "Ukrainian" matches "Ukraine",
 "United" matches "united", and a name counts as known when each of its words is somewhere in the corpus.
@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from index.lexical import terms
+from assistant.text.tokens import terms
 
 # Capitalised words, possibly joined by a few lower-case connectors ("Bank of England", "Charles de Gaulle").
 _NAME = re.compile(r"[A-Z][\w'’.&-]*(?:\s+(?:(?:of|de|da|del|von|van|al|bin|the|and|for|&)\s+)?[A-Z][\w'’.&-]*)*")

@@ -7,7 +7,7 @@ reader would see is right", over what the answer path shows under those weights,
 on the same questions with their evidence articles hidden (near misses the corpus cannot answer). Its
 threshold is the one that helps a reader most on the same data (see :func:`_threshold`).
 
-The shipped ``assistant/model.json`` is made by ``make calibrate`` from the public news development set
+The shipped ``assistant/answer/model.json`` is made by ``make calibrate`` from the public news development set
 only, so the figures reported on the project's own question sets are measured on questions it never saw.
 """
 
@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from assistant.evaluation import contains_answer, evidence_docs, load_question_set
-from assistant.scoring import CONFIDENCE_SIGNALS, SIGNALS, ConfidenceModel, Model, Weights
+from assistant.answer.confidence import CONFIDENCE_SIGNALS, SIGNALS, ConfidenceModel, Model, Weights
+from assistant.measure.evaluation import contains_answer, evidence_docs, load_question_set
 
 L2 = 0.01
 STEPS = 1500
@@ -138,7 +138,7 @@ def fit(service: Any, paths: list[Path], sources: list[str], hide_evidence: bool
 
 def collect(service: Any, paths: list[Path]) -> list[Example]:
     """Run every question of the sets through the answer path's retrieval and ranking, keeping the signals."""
-    from assistant.chat import turns_from
+    from assistant.answer.conversation import turns_from
 
     examples = []
     for path in paths:
@@ -151,7 +151,7 @@ def collect(service: Any, paths: list[Path]) -> list[Example]:
 
 def collect_decisions(service: Any, paths: list[Path], weights: Weights, hide_evidence: bool) -> list[Decision]:
     """What the answer path shows for each question under ``weights`` (never abstaining), and if it is right."""
-    from assistant.chat import turns_from
+    from assistant.answer.conversation import turns_from
 
     decisions = []
     for question, history, golds, answerable, sources in _questions(paths):

@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from assistant.bench_plain import measure_plain
-from assistant.config import Settings
 from assistant.errors import BriefingsError, ConfigurationError
+from assistant.measure.bench_plain import measure_plain
+from assistant.settings import Settings
 from index.articles import Article, SourceFile, discover, load_article
 from index.embedding import resolve_model
 
@@ -149,7 +149,7 @@ def child_environment(settings: Settings) -> dict[str, str]:
 def briefings_command() -> list[str]:
     """The installed ``briefings`` script beside this interpreter, else the module (same code either way)."""
     script = Path(sys.executable).with_name("briefings")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "assistant.cli"]
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "assistant.adapters.cli"]
 
 
 def measure_cold_start(settings: Settings, question: str) -> float:
@@ -173,7 +173,7 @@ def measure_peak_rss(settings: Settings, questions: Sequence[str], folder: Path)
     questions_file = folder / "questions.json"
     questions_file.write_text(json.dumps(list(questions)))
     finished = subprocess.run(
-        [sys.executable, "-m", "assistant.bench", "probe", str(questions_file)],
+        [sys.executable, "-m", "assistant.measure.bench", "probe", str(questions_file)],
         env=child_environment(settings),
         capture_output=True,
         text=True,

@@ -8,10 +8,10 @@ from typing import Any
 
 import typer
 
-from assistant.alternatives import alternatives_line
-from assistant.answering import CLOSEST_I_FOUND, Answer
-from assistant.citations import Citation
-from assistant.evaluation import SECONDARY_METRICS, format_metric
+from assistant.answer.alternatives import alternatives_line
+from assistant.answer.citations import Citation
+from assistant.answer.extractive import CLOSEST_I_FOUND, Answer
+from assistant.measure.evaluation import SECONDARY_METRICS, format_metric
 from index.ingest import IngestReport, Progress
 
 MAX_LISTED = 8

@@ -1,9 +1,9 @@
 """From an LLM's ``[n]`` markers to verified, renumbered citations, with the faithfulness guard applied.
 
 The model sees numbered sources (retrieved passages widened to whole sentences). Its answer is split into
-sentences; each sentence is kept only if the sources it cites support it (:mod:`assistant.faithfulness`).
+sentences; each sentence is kept only if the sources it cites support it (:mod:`assistant.llm.faithfulness`).
 Each marker of a kept sentence becomes the one sentence of that source that best backs the claim, cited
-with exact offsets through :func:`assistant.citations.cite`, so ``article_text[start:end] == quote`` holds
+with exact offsets through :func:`assistant.answer.citations.cite`, so ``article_text[start:end] == quote`` holds
 for LLM answers exactly as for extractive ones. Citations are renumbered 1..n in order of first use and the
 answer's markers rewritten to match; a source cited but never used drops out.
 """
@@ -14,9 +14,9 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from assistant.citations import Citation, cite
-from assistant.evidence import ArticleTexts
-from assistant.faithfulness import (
+from assistant.answer.citations import Citation, cite
+from assistant.answer.evidence import ArticleTexts
+from assistant.llm.faithfulness import (
     MARKER,
     Claim,
     Evidence,
@@ -29,8 +29,8 @@ from assistant.faithfulness import (
     tidy,
     unsupported_reason,
 )
-from assistant.retrieval import Passage
-from index.sentences import Span
+from assistant.retrieve.hybrid import Passage
+from assistant.text.sentences import Span
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.answering import Answer
-from assistant.chat import SHORT_ANSWER_WORDS  # a short answer, as the report counts it, is a chat's short one
-from assistant.citations import is_verified
+from assistant.answer.citations import is_verified
+from assistant.answer.conversation import (
+    SHORT_ANSWER_WORDS,  # a short answer, as the report counts it, is a chat's short one
+)
+from assistant.answer.extractive import Answer
 from assistant.errors import BriefingsError, CorpusNotFound
 from index.articles import HTML_SUFFIXES, Article, SourceFile, load_article
 
@@ -348,7 +350,7 @@ def llm_report(outcomes: list[Outcome]) -> dict[str, Any] | None:
     answers = [o.answer for o in outcomes if o.answer.mode != "extractive"]
     if not answers:
         return None
-    from assistant.faithfulness import split_claims  # the guard's own sentence split, so counts agree
+    from assistant.llm.faithfulness import split_claims  # the guard's own sentence split, so counts agree
 
     guarded = [a for a in answers if a.mode.startswith("llm:")]
     dropped = sum(len(a.unsupported) for a in answers)

@@ -54,11 +54,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from yarl import URL
 
-from assistant.answering import Answer
-from assistant.errors import BriefingsError
-from assistant.feedback import FeedbackStore, Verdict
-from assistant.service import BriefingService
-from assistant.slack_blocks import (
+from assistant.adapters.slack.blocks import (
     FEEDBACK_DOWN,
     FEEDBACK_UP,
     Message,
@@ -67,7 +63,19 @@ from assistant.slack_blocks import (
     question_text,
     text_message,
 )
-from assistant.slack_state import Conversations, Deliveries, Place, delivery_key, from_a_person, message_key, place_of
+from assistant.adapters.slack.feedback import FeedbackStore, Verdict
+from assistant.adapters.slack.state import (
+    Conversations,
+    Deliveries,
+    Place,
+    delivery_key,
+    from_a_person,
+    message_key,
+    place_of,
+)
+from assistant.answer.extractive import Answer
+from assistant.errors import BriefingsError
+from assistant.service import BriefingService
 
 SLACK_PATHS = ("/slack/events", "/slack/commands", "/slack/interactions")
 DEFAULT_API_URL = "https://slack.com/api/"

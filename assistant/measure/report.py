@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from assistant.evaluation import SECONDARY_METRICS, format_metric
+from assistant.measure.evaluation import SECONDARY_METRICS, format_metric
 
 # What the reader takes away comes first; answer_in_citation also credits quotes, so it is labelled secondary.
 SUMMARY_ROWS = (

@@ -16,12 +16,12 @@ from pathlib import Path
 from langchain_core.messages import BaseMessage
 from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
 
-from assistant.chat import Turn
+from assistant.answer.conversation import Turn
 from assistant.errors import AnswerBackendError
-from assistant.faithfulness import MARKER, tidy
-from assistant.grounding import Source, strip_reasoning
+from assistant.llm.faithfulness import MARKER, tidy
+from assistant.llm.grounding import Source, strip_reasoning
 
-PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 MAX_HISTORY_TURNS = 6
 MAX_TURN_CHARS = 600
 _DELIMITER = re.compile(r"<(?=\s*/?\s*(?:sources?|turn|conversation)\b)", re.IGNORECASE)

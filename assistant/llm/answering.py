@@ -3,11 +3,11 @@
 The pipeline for one question:
 
 1. with chat history, the model rewrites the follow-up as a standalone question (the condensation prompt);
-   if that fails, the history-aware heuristic of :func:`assistant.chat.standalone_question` is used;
+   if that fails, the history-aware heuristic of :func:`assistant.answer.conversation.standalone_question` is used;
 2. the extractive answer is computed from the same retrieval: it decides whether anything relevant was
    found (if not, the model is not called at all and the answer abstains) and it is the fallback;
 3. the model answers from the top passages, numbered and delimited, citing them as ``[n]``;
-4. :func:`assistant.grounding.ground` cites and guards the reply sentence by sentence. When streaming, each
+4. :func:`assistant.llm.grounding.ground` cites and guards the reply sentence by sentence. When streaming, each
    sentence is guarded as soon as it is complete and released only if the guard keeps it
    (:class:`GuardedStream`), so the streamed text is always the start of the final answer's text.
 
@@ -26,13 +26,13 @@ from dataclasses import dataclass, replace
 
 from langchain_core.messages import BaseMessage
 
-from assistant.answering import Answer
-from assistant.chat import Turn, turns_from
-from assistant.evidence import ArticleTexts
-from assistant.faithfulness import settled_text
-from assistant.grounding import Grounded, Source, build_sources, ground, strip_reasoning
-from assistant.llm import ChatBackend, LlmCallFailed
-from assistant.llm_prompts import Prompts, answer_messages, clean_standalone, condense_messages, load_prompts
+from assistant.answer.conversation import Turn, turns_from
+from assistant.answer.evidence import ArticleTexts
+from assistant.answer.extractive import Answer
+from assistant.llm.faithfulness import settled_text
+from assistant.llm.grounding import Grounded, Source, build_sources, ground, strip_reasoning
+from assistant.llm.prompts import Prompts, answer_messages, clean_standalone, condense_messages, load_prompts
+from assistant.llm.providers import ChatBackend, LlmCallFailed
 
 log = logging.getLogger(__name__)
 

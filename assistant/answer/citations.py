@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from index.sentences import Span
+from assistant.text.sentences import Span
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from index.lexical import terms
+from assistant.text.tokens import terms
 
 Role = Literal["user", "assistant"]
 _POINTING = re.compile(

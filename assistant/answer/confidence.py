@@ -1,6 +1,6 @@
 """The fitted numbers behind evidence ranking and abstention, kept in one place with how they were found.
 
-Sentence ranking is a linear model over the signals in :mod:`assistant.evidence`, fitted listwise (softmax
+Sentence ranking is a linear model over the signals in :mod:`assistant.answer.evidence`, fitted listwise (softmax
 over each question's candidate sentences, maximising the probability of a sentence that holds the gold
 answer) by ``briefings tune``. Abstention is a logistic model over the best sentence's signals, fitted on
 answerable vs unanswerable questions; its probability is the answer's ``confidence``. Both are fitted on the
@@ -120,5 +120,5 @@ DEFAULT_MODEL_PATH = Path(__file__).with_name("model.json")
 
 
 def load_model(path: Path | None = None) -> Model:
-    """The shipped model (``assistant/model.json``) or one written by ``briefings tune --out``."""
+    """The shipped model (``assistant/answer/model.json``) or one written by ``briefings tune --out``."""
     return Model.from_json((path or DEFAULT_MODEL_PATH).read_text())

@@ -11,15 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from assistant.alternatives import Alternative
-from assistant.answer_types import QuestionShape
-from assistant.citations import Citation, cite
-from assistant.evidence import ArticleTexts, Candidate
-from assistant.retrieval import Passage
-from assistant.scoring import ConfidenceModel, confidence_inputs
-from assistant.spans import best_span, normal_words
-from assistant.support import unknown_names
-from index.lexical import terms
+from assistant.answer.alternatives import Alternative
+from assistant.answer.citations import Citation, cite
+from assistant.answer.confidence import ConfidenceModel, confidence_inputs
+from assistant.answer.evidence import ArticleTexts, Candidate
+from assistant.answer.shapes import QuestionShape
+from assistant.answer.spans import best_span, normal_words
+from assistant.answer.support import unknown_names
+from assistant.retrieve.hybrid import Passage
+from assistant.text.tokens import terms
 
 ABSTAIN_TEXT = "The briefings don't say."
 CLOSEST_I_FOUND = "Closest I found:"  # how every adapter introduces the sentences shown with a refusal
@@ -101,7 +101,7 @@ def extract_answer(
     """Pick the answer from scored candidates (best first), or abstain when the evidence is weak.
 
     A question that uses a name no article of the corpus mentions is about something the briefings do not
-    cover: it is refused at once, showing the closest sentences found (see :mod:`assistant.support`). A short
+    cover: it is refused at once, showing the closest sentences found (see :mod:`assistant.answer.support`). A short
     answer is offered only when the best sentence's article uses every one of ``asked_terms`` (the question's
     key words): "When will Macron travel to Kyiv?" gets no "Sunday" from an article that never mentions
     travel, and a paraphrase ("talk" for "discussion") gets the whole sentence, which says it in its own words.

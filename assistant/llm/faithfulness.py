@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 
-from index.lexical import terms
-from index.sentences import sentence_spans
+from assistant.text.sentences import sentence_spans
+from assistant.text.tokens import terms
 
 
 def _words(text: str) -> list[str]:

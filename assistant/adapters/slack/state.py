@@ -41,7 +41,7 @@ REMEMBER_DELIVERIES_SECONDS = 24 * 3600  # Slack retries within minutes; a day i
 MAX_CONVERSATIONS = 1000
 MAX_TURNS = 12  # per conversation: the last six questions and answers
 
-log = logging.getLogger("assistant.slack")  # the Slack adapter's logger, secrets scrubbed
+log = logging.getLogger("assistant.adapters.slack.app")  # the Slack adapter's logger, secrets scrubbed
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (key TEXT PRIMARY KEY, seen_at REAL NOT NULL);

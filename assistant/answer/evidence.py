@@ -2,7 +2,7 @@
 
 Every sentence overlapping a top passage competes, cut from the stored article text so that a quote is
 always a whole sentence with exact offsets. Each is described by signals that fail in different ways, and a
-linear model over them (weights in :mod:`assistant.scoring`, fitted on question sets by ``briefings tune``)
+linear model over them (weights in :mod:`assistant.answer.confidence`, fitted on question sets by ``briefings tune``)
 ranks them:
 
 * ``lexical`` — the idf-weighted share of the question's terms the sentence repeats: specifics;
@@ -30,14 +30,14 @@ from threading import Lock
 
 import numpy as np
 
-from assistant.answer_types import Found, Kind, QuestionShape, find_typed
-from assistant.retrieval import Passage
-from assistant.scoring import Weights
+from assistant.answer.confidence import Weights
+from assistant.answer.shapes import Found, Kind, QuestionShape, find_typed
+from assistant.retrieve.hybrid import Passage
+from assistant.text.sentences import Span, chunk_sentence_spans, sentence_spans
+from assistant.text.tokens import sentence_terms as cached_terms
+from assistant.text.tokens import terms as article_terms
 from index.embedding import Embedder
 from index.lexical import LexicalIndex
-from index.lexical import sentence_terms as cached_terms
-from index.lexical import terms as article_terms
-from index.sentences import Span, chunk_sentence_spans, sentence_spans
 from index.store import StoredChunk
 
 MAX_SENTENCE_CHARS = 600

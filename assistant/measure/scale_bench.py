@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from assistant.bench import percentiles
-from assistant.chroma_server import chroma_server
 from assistant.errors import ConfigurationError
+from assistant.measure.bench import percentiles
+from assistant.measure.chroma_server import chroma_server
 from index.store import HNSW, ChunkStore, StoreLocation, _ChromaEmbeddingFunction, _connect
 
 DEFAULT_SIZES = (10_000, 100_000, 300_000, 1_000_000)
