@@ -29,7 +29,7 @@ from assistant.answer.conversation import (
     turns_from,
 )
 from assistant.answer.evidence import ArticleTexts, Candidate, gather, score
-from assistant.answer.extractive import Answer, Extracted, extract_answer
+from assistant.answer.extractive import Extracted, extract_answer
 from assistant.answer.shapes import question_shape
 from assistant.answer.support import key_terms, question_names
 from assistant.errors import (
@@ -40,8 +40,9 @@ from assistant.errors import (
     QuestionError,
     QuestionTooLong,
 )
-from assistant.retrieve.hybrid import HybridRetriever, LiveLexicalIndex, Passage
+from assistant.retrieve.hybrid import HybridRetriever, LiveLexicalIndex
 from assistant.settings import Settings
+from assistant.types import Answer, Passage
 from index.articles import ARTICLE_SUFFIXES, Rejected, SourceFile, load_article
 from index.embedding import Embedder, load_embedder
 from index.ingest import IngestReport, ProgressFactory, ingest, silent_progress

@@ -19,10 +19,9 @@ from typing import Any
 
 import pytest
 
-from assistant.answer.citations import Citation
-from assistant.answer.extractive import Answer
 from assistant.service import BriefingService
 from assistant.settings import Settings
+from assistant.types import Answer, Citation
 
 PROJECT = Path(__file__).resolve().parent.parent
 SEED_CORPUS = PROJECT / "corpus"

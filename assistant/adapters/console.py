@@ -8,11 +8,8 @@ from typing import Any
 
 import typer
 
-from assistant.answer.alternatives import alternatives_line
-from assistant.answer.citations import Citation
-from assistant.answer.extractive import CLOSEST_I_FOUND, Answer
 from assistant.measure.evaluation import SECONDARY_METRICS, format_metric
-from index.ingest import IngestReport, Progress
+from assistant.types import CLOSEST_I_FOUND, Answer, Citation, IngestReport, Progress, alternatives_line
 
 MAX_LISTED = 8
 CLOSEST_CHARS = 240  # of each closest quote: enough to judge it, short enough not to read as an answer

@@ -22,11 +22,9 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
-from assistant.answer.alternatives import OTHER_BRIEFINGS_SAY, alternative_label
-from assistant.answer.citations import Citation
-from assistant.answer.extractive import CLOSEST_I_FOUND, Answer
 from assistant.errors import BriefingsError, DocumentRejected, IndexProblem, QuestionError
 from assistant.service import AddedDocument, BriefingService
+from assistant.types import CLOSEST_I_FOUND, OTHER_BRIEFINGS_SAY, Answer, Citation, alternative_label
 
 log = logging.getLogger(__name__)
 

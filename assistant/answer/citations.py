@@ -7,35 +7,8 @@ sentence that was scored), so a bug anywhere upstream produces no citation rathe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from assistant.text.sentences import Span
-
-
-@dataclass(frozen=True)
-class Citation:
-    """One numbered source of an answer."""
-
-    id: int
-    doc: str
-    title: str
-    date: str | None
-    start: int
-    end: int
-    score: float
-    quote: str
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "doc": self.doc,
-            "title": self.title,
-            "date": self.date,
-            "start": self.start,
-            "end": self.end,
-            "score": round(self.score, 4),
-            "quote": self.quote,
-        }
+from assistant.types import Citation
 
 
 def cite(

@@ -32,10 +32,10 @@ import numpy as np
 
 from assistant.answer.confidence import Weights
 from assistant.answer.shapes import Found, Kind, QuestionShape, find_typed
-from assistant.retrieve.hybrid import Passage
 from assistant.text.sentences import Span, chunk_sentence_spans, sentence_spans
 from assistant.text.tokens import sentence_terms as cached_terms
 from assistant.text.tokens import terms as article_terms
+from assistant.types import Passage
 from index.embedding import Embedder
 from index.lexical import LexicalIndex
 from index.store import StoredChunk

@@ -9,64 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
-from assistant.answer.alternatives import Alternative
-from assistant.answer.citations import Citation, cite
+from assistant.answer.citations import cite
 from assistant.answer.confidence import ConfidenceModel, confidence_inputs
 from assistant.answer.evidence import ArticleTexts, Candidate
 from assistant.answer.shapes import QuestionShape
 from assistant.answer.spans import best_span, normal_words
 from assistant.answer.support import unknown_names
-from assistant.retrieve.hybrid import Passage
 from assistant.text.tokens import terms
+from assistant.types import ABSTAIN_TEXT, Alternative, Citation
 
-ABSTAIN_TEXT = "The briefings don't say."
-CLOSEST_I_FOUND = "Closest I found:"  # how every adapter introduces the sentences shown with a refusal
 MAX_CITATIONS = 3
 CLOSEST_CITATIONS = 2  # nearest sentences shown with a refusal
 ALTERNATIVE_DEPTH = 6  # leading candidates searched for a dated article that gives a different value
 # Further sentences are cited when their score is this close to the best one (in the ranking model's logit
 # units: within 1.0 means at least e^-1 as likely to hold the answer), so close calls show both sources.
 CITATION_MARGIN = 1.0
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The answer object of the API, the CLI's ``--json`` and eval (see DESIGN.md)."""
-
-    question: str
-    answer: str
-    abstained: bool
-    citations: tuple[Citation, ...]
-    passages: tuple[Passage, ...]
-    mode: str
-    timings_ms: dict[str, float]
-    confidence: float = 0.0
-    standalone_question: str | None = None
-    unsupported: tuple[str, ...] = field(default_factory=tuple)
-    alternatives: tuple[Alternative, ...] = field(default_factory=tuple)
-    closest: tuple[Citation, ...] = field(default_factory=tuple)  # with a refusal: the nearest sentences found
-
-    def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "question": self.question,
-            "answer": self.answer,
-            "abstained": self.abstained,
-            "citations": [citation.to_dict() for citation in self.citations],
-            "passages": [passage.to_dict() for passage in self.passages],
-            "mode": self.mode,
-            "timings_ms": {name: round(value, 2) for name, value in self.timings_ms.items()},
-            "confidence": round(self.confidence, 4),
-            "unsupported": list(self.unsupported),
-        }
-        if self.standalone_question and self.standalone_question != self.question:
-            body["standalone_question"] = self.standalone_question
-        if self.alternatives:
-            body["alternatives"] = [alternative.to_dict() for alternative in self.alternatives]
-        if self.closest:
-            body["closest"] = [citation.to_dict() for citation in self.closest]
-        return body
 
 
 @dataclass(frozen=True)

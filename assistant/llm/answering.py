@@ -28,11 +28,11 @@ from langchain_core.messages import BaseMessage
 
 from assistant.answer.conversation import Turn, turns_from
 from assistant.answer.evidence import ArticleTexts
-from assistant.answer.extractive import Answer
 from assistant.llm.faithfulness import settled_text
 from assistant.llm.grounding import Grounded, Source, build_sources, ground, strip_reasoning
 from assistant.llm.prompts import Prompts, answer_messages, clean_standalone, condense_messages, load_prompts
 from assistant.llm.providers import ChatBackend, LlmCallFailed
+from assistant.types import Answer
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from assistant.answer.citations import Citation, cite
+from assistant.answer.citations import cite
 from assistant.answer.evidence import ArticleTexts
 from assistant.llm.faithfulness import (
     MARKER,
@@ -29,8 +29,8 @@ from assistant.llm.faithfulness import (
     tidy,
     unsupported_reason,
 )
-from assistant.retrieve.hybrid import Passage
 from assistant.text.sentences import Span
+from assistant.types import Citation, Passage
 
 log = logging.getLogger(__name__)
 

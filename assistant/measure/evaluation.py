@@ -25,8 +25,8 @@ from assistant.answer.citations import is_verified
 from assistant.answer.conversation import (
     SHORT_ANSWER_WORDS,  # a short answer, as the report counts it, is a chat's short one
 )
-from assistant.answer.extractive import Answer
 from assistant.errors import BriefingsError, CorpusNotFound
+from assistant.types import Answer
 from index.articles import HTML_SUFFIXES, Article, SourceFile, load_article
 
 RANKS = (1, 5, 10)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from threading import Lock
 
+from assistant.types import Passage
 from index.embedding import Embedder
 from index.lexical import LexicalIndex, load_or_build
 from index.store import ChunkStore, StoredChunk
@@ -23,27 +23,6 @@ log = logging.getLogger(__name__)
 
 RRF_K = 60
 GENERATION_CHECK_SECONDS = 2.0
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A retrieved chunk with its fused score and what each retriever thought of it."""
-
-    chunk: StoredChunk
-    score: float
-    dense: float | None
-    lexical: float | None
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "doc": self.chunk.doc,
-            "title": self.chunk.title,
-            "date": self.chunk.date,
-            "start": self.chunk.start,
-            "end": self.chunk.end,
-            "score": round(self.score, 6),
-            "text": self.chunk.text,
-        }
 
 
 class LiveLexicalIndex:

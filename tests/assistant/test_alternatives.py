@@ -10,10 +10,8 @@ from assistant.adapters.console import print_answer
 from assistant.adapters.http import server_sent_events
 from assistant.adapters.slack.blocks import answer_messages
 from assistant.adapters.ui import answer_markdown
-from assistant.answer.alternatives import Alternative, alternative_label, alternatives_line
-from assistant.answer.citations import Citation
-from assistant.answer.extractive import Answer
 from assistant.service import StreamEvent
+from assistant.types import Alternative, Answer, Citation, alternative_label, alternatives_line
 from tests.conftest import made_answer
 
 NEWER = "The toll rose to 40 people, officials said on Wednesday."

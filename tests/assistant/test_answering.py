@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.extractive import ABSTAIN_TEXT
 from assistant.errors import EmptyQuestion, QuestionError, QuestionTooLong
 from assistant.service import BriefingService
+from assistant.types import ABSTAIN_TEXT
 from tests.conftest import SEED_DOC, seed_text
 
 

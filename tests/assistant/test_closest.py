@@ -9,8 +9,7 @@ import pytest
 from assistant.adapters.console import print_answer
 from assistant.adapters.slack.blocks import MAX_SECTION_TEXT, answer_messages
 from assistant.adapters.ui import answer_markdown
-from assistant.answer.citations import Citation
-from assistant.answer.extractive import Answer
+from assistant.types import Answer, Citation
 from tests.conftest import made_answer
 
 REFUSAL = "The briefings don't say."

@@ -6,11 +6,10 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from assistant.answer.citations import Citation
-from assistant.answer.extractive import Answer
 from assistant.measure.evaluation import Outcome, Probe, SourceTexts, build_report, evaluate, score_outcome
 from assistant.service import BriefingService
 from assistant.settings import Settings
+from assistant.types import Answer, Citation
 from tests.conftest import SEED_DOC, seed_text
 
 GOLD = "an hour and 45 minutes"

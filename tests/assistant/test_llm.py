@@ -24,8 +24,6 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from typer.testing import CliRunner
 
 from assistant.adapters.cli import app
-from assistant.answer.citations import Citation
-from assistant.answer.extractive import Answer
 from assistant.errors import AnswerBackendError
 from assistant.llm.answering import LlmAnswerer
 from assistant.llm.faithfulness import Evidence, describe_date, is_pure_abstention, normalise, unsupported_reason
@@ -33,6 +31,7 @@ from assistant.llm.providers import ChatBackend
 from assistant.measure.evaluation import evaluate
 from assistant.service import BriefingService
 from assistant.settings import Settings
+from assistant.types import Answer, Citation
 from tests.assistant.stand_in import (
     StandIn,
     source_with,

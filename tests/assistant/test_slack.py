@@ -32,10 +32,9 @@ from assistant.adapters.slack.app import RedactSecrets
 from assistant.adapters.slack.blocks import MAX_BLOCKS, MAX_SECTION_TEXT, answer_messages, feedback_ids, question_text
 from assistant.adapters.slack.feedback import FeedbackStore, Vote, to_question
 from assistant.adapters.slack.state import Conversations
-from assistant.answer.citations import Citation
-from assistant.answer.extractive import Answer
 from assistant.service import BriefingService
 from assistant.settings import Settings
+from assistant.types import Answer, Citation
 from tests.conftest import PROJECT, SEED_DOC
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

@@ -31,8 +31,8 @@ from assistant.adapters.slack.state import (
     Deliveries,
     delivery_key,
 )
-from assistant.answer.extractive import Answer
 from assistant.settings import Settings
+from assistant.types import Answer
 from tests.assistant.test_slack import (
     CARD,
     SECRET,

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from assistant.answer.citations import cite
-from assistant.answer.extractive import Answer
 from assistant.service import BriefingService
 from assistant.settings import Settings
 from assistant.text.sentences import Span
+from assistant.types import Answer
 from index.articles import Article, SourceFile, load_article
 from tests.conftest import SEED_DOC, seed_text
 

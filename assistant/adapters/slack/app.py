@@ -73,9 +73,9 @@ from assistant.adapters.slack.state import (
     message_key,
     place_of,
 )
-from assistant.answer.extractive import Answer
 from assistant.errors import BriefingsError
 from assistant.service import BriefingService
+from assistant.types import Answer
 
 SLACK_PATHS = ("/slack/events", "/slack/commands", "/slack/interactions")
 DEFAULT_API_URL = "https://slack.com/api/"

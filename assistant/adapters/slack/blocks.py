@@ -24,10 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from assistant.answer.alternatives import OTHER_BRIEFINGS_SAY, alternative_label
-from assistant.answer.citations import Citation
-from assistant.answer.extractive import CLOSEST_I_FOUND, Answer
-from assistant.retrieve.hybrid import Passage
+from assistant.types import CLOSEST_I_FOUND, OTHER_BRIEFINGS_SAY, Answer, Citation, Passage, alternative_label
 
 MAX_BLOCKS = 50  # per message
 MAX_SECTION_TEXT = 3000

@@ -26,8 +26,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from assistant.answer.extractive import Answer
 from assistant.settings import Settings
+from assistant.types import Answer
 
 FEEDBACK_FILE = "feedback.sqlite3"
 KEEP_SHOWN_ANSWERS = timedelta(days=90)  # votes on answers older than this are not recorded: keeps the file small
