@@ -42,6 +42,7 @@ from assistant.errors import (
 )
 from assistant.retrieve.hybrid import HybridRetriever, LiveLexicalIndex
 from assistant.settings import Settings
+from assistant.text.dates import is_iso_date
 from assistant.types import Answer, Passage
 from index.articles import ARTICLE_SUFFIXES, Rejected, SourceFile, load_article
 from index.embedding import Embedder, load_embedder
@@ -54,7 +55,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_CACHED_LLM_MODES = 8
 # In LLM mode the model reads the passages and the faithfulness guard checks what it says, so the extractive
 # baseline it starts from abstains only when nothing was found (no passages, or a name no article uses).
@@ -422,7 +422,7 @@ class BriefingService:
 def _valid_date(value: str | None, name: str) -> str | None:
     if value is None or value == "":
         return None
-    if not _ISO_DATE.match(value):
+    if not is_iso_date(value):
         raise QuestionError(f"--{name} must be a date as YYYY-MM-DD, not {value!r}")
     return value
 

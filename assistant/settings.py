@@ -6,10 +6,11 @@ says what it does, because ``briefings --help`` and the README are generated fro
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
@@ -22,7 +23,7 @@ MAX_QUESTION_CHARS = 2000
 class Settings(BaseSettings):
     """Everything configurable about Briefings; each field maps to ``BRIEFINGS_<FIELD>``."""
 
-    model_config = SettingsConfigDict(env_prefix="BRIEFINGS_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="BRIEFINGS_", extra="ignore", frozen=True, populate_by_name=True)
 
     index: Path = Field(Path(".briefings"), description="Folder of the index (Chroma data, lexical index, models).")
     corpus: Path = Field(Path("corpus"), description="Folder that `briefings ingest` reads when given no path.")
@@ -81,7 +82,72 @@ class Settings(BaseSettings):
         None, description="Bearer token that the /api/ routes (ask, stream, status, documents) require when set."
     )
 
-    @field_validator("chroma_url")
+    threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="ONNX embedding sessions run in parallel during ingest (and shared by questions); default: cores.",
+    )
+    auth: str | None = Field(
+        None, repr=False, description="`USER:PASSWORD` for the chat UI's login page (same as `serve --auth`)."
+    )
+    # Variables named by the services they configure (Slack's and the LLM clients' own conventions), so they
+    # keep their usual names rather than a BRIEFINGS_ prefix.
+    slack_signing_secret: str | None = Field(
+        None,
+        repr=False,
+        validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret"),
+        description="Slack app's signing secret; with `SLACK_BOT_TOKEN` it turns the Slack routes on.",
+    )
+    slack_bot_token: str | None = Field(
+        None,
+        repr=False,
+        validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token"),
+        description="Slack bot token (`xoxb-…`) used to post answers.",
+    )
+    slack_api_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url"),
+        description="Slack Web API base URL; unset = https://slack.com/api/.",
+    )
+    slack_client_id: str | None = Field(
+        None,
+        repr=False,
+        validation_alias=AliasChoices("SLACK_CLIENT_ID", "slack_client_id"),
+        description="Set only for multi-workspace OAuth, which Briefings does not support; it is refused at start.",
+    )
+    slack_client_secret: str | None = Field(
+        None,
+        repr=False,
+        validation_alias=AliasChoices("SLACK_CLIENT_SECRET", "slack_client_secret"),
+        description="Paired with `SLACK_CLIENT_ID`; see there.",
+    )
+    openai_api_key: str | None = Field(
+        None,
+        repr=False,
+        validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key"),
+        description="Key for `openai:MODEL` answers (may be unset for a local OpenAI-compatible server).",
+    )
+    openai_base_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url"),
+        description="OpenAI-compatible server for `openai:MODEL`, e.g. http://127.0.0.1:8000/v1.",
+    )
+    ollama_host: str | None = Field(
+        None,
+        validation_alias=AliasChoices("OLLAMA_HOST", "ollama_host"),
+        description="Ollama server for `ollama:MODEL`; unset = http://127.0.0.1:11434.",
+    )
+
+    @field_validator(
+        "chroma_url",
+        "auth",
+        "slack_signing_secret",
+        "slack_bot_token",
+        "slack_api_url",
+        "openai_api_key",
+        "openai_base_url",
+        "ollama_host",
+    )
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.text.dates import DATE_LINE
 from index.errors import CorpusNotFound
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
@@ -22,7 +23,6 @@ HTML_SUFFIXES = frozenset({".html", ".htm"})
 ARTICLE_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
 
 MAX_TITLE_CHARS = 120
-_DATE_LINE = re.compile(r"^\ufeff?\s*date\s+(\d{4})-(\d{2})-(\d{2})\b")
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
@@ -129,7 +129,7 @@ def universal_newlines(text: str) -> str:
 
 def parse_date_line(text: str) -> str | None:
     """``date YYYY-MM-DD ...`` on the first line gives the date; an impossible date is ignored."""
-    match = _DATE_LINE.match(text)
+    match = DATE_LINE.match(text)
     if not match:
         return None
     year, month, day = (int(group) for group in match.groups())
@@ -140,7 +140,7 @@ def parse_date_line(text: str) -> str | None:
 
 def body_without_date(text: str) -> str:
     """The text after the ``date YYYY-MM-DD`` marker (used for titles, never for offsets)."""
-    match = _DATE_LINE.match(text)
+    match = DATE_LINE.match(text)
     return text[match.end() :] if match else text
 
 

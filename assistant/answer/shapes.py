@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 
+from assistant.text.dates import DATE_WORD
+
 
 class Kind(str, Enum):
     DURATION = "duration"
@@ -71,7 +73,6 @@ _DATE = re.compile(
     rf"(?:week|month|year|weekend|morning|evening|night|spring|summer|fall|autumn|winter))(?!\w)",
 )
 # The "date YYYY-MM-DD" marker that opens an article file dates the article; it answers no question.
-_DATE_MARKER = re.compile(r"^\ufeff?\s*date\s+$")
 _MONEY = (
     r"(?:[$£€¥]\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:million|billion|trillion|thousand|bn|m|k)\b)?"
     r"|\d[\d,]*(?:\.\d+)?\s?(?:dollars|euros|pounds|cents|yuan|yen)\b)"
@@ -197,7 +198,7 @@ def find_typed(sentence: str, kind: Kind, head: str | None = None) -> tuple[Foun
     """
     dates = _matches(_DATE, sentence, Kind.DATE)
     if kind is Kind.DATE:
-        return tuple(span for span in dates if not _DATE_MARKER.match(sentence[: span.start]))
+        return tuple(span for span in dates if not DATE_WORD.match(sentence[: span.start]))
     if kind is Kind.DURATION:
         return tuple(_matches(_DURATION, sentence, kind))
     if kind is Kind.QUANTITY:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 
+from assistant.text.dates import ISO_DATE
 from assistant.text.sentences import sentence_spans
 from assistant.text.tokens import terms
 
@@ -53,7 +54,6 @@ _SCALE_ALIASES = {"bn": "billion", "m": "million", "k": "thousand"}
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s?(?:%|per\s?cent\b)", re.IGNORECASE)
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b", re.IGNORECASE)
-_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _MONTHS = _words("January February March April May June July August September October November December")
 _MONTH_ABBREVIATION = re.compile(r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?(?=\s+\d)")
 _UNIT_WORDS = (
@@ -169,7 +169,7 @@ class Evidence:
 # --------------------------------------------------------------------------------- normalisation
 def normalise(text: str) -> str:
     """One surface form for the things that are written many ways: numbers, money, percentages, dates."""
-    text = _ISO_DATE.sub(_spell_iso_date, text)
+    text = ISO_DATE.sub(_spell_iso_date, text)
     text = _MONTH_ABBREVIATION.sub(lambda match: _full_month(match.group(1)), text)
     text = _THOUSANDS.sub("", text)
     text = _ORDINAL.sub(r"\1", text)
@@ -181,7 +181,7 @@ def normalise(text: str) -> str:
 
 def describe_date(iso: str | None) -> str:
     """A source's date as words, weekday included, so "on Sunday, February 20" can be checked against it."""
-    match = _ISO_DATE.fullmatch(iso or "")
+    match = ISO_DATE.fullmatch(iso or "")
     if match is None:
         return ""
     year, month, day = (int(part) for part in match.groups())

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import sentencex
 
+from assistant.text.dates import date_line_end
+
 _LINE = re.compile(r"[^\n]+")
 
 
@@ -57,9 +59,6 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
     return (start, end) if end > start else None
 
 
-_DATE_MARKER = re.compile(r"\ufeff?\s*date\s+\d{4}-\d{2}-\d{2}\s*")
-
-
 def chunk_sentence_spans(text: str, offset: int = 0) -> list[Span]:
     """Sentences of a chunk as quotable spans (shifted by ``offset``), with the article's date marker removed.
 
@@ -78,8 +77,8 @@ def _without_date_marker(text: str, offset: int, span: Span) -> Span | None:
     """The ``date YYYY-MM-DD`` marker that opens an article is metadata, not part of its first sentence."""
     if span.start - offset > 2:
         return span
-    marker = _DATE_MARKER.match(text, span.start - offset)
-    if marker is None:
+    marker_end = date_line_end(text, span.start - offset)
+    if marker_end is None:
         return span
-    start = offset + marker.end()
+    start = offset + marker_end
     return Span(start, span.end) if span.end - start > 1 else None
