@@ -129,8 +129,9 @@ class BriefingService:
     @cached_property
     def embedder(self) -> Embedder:
         with self._load_lock:
+            settings = self.settings
             return load_embedder(
-                self.settings.embedding_model, self.settings.embedding_backend, self.settings.model_dir
+                settings.embedding_model, settings.embedding_backend, settings.model_dir, settings.threads
             )
 
     @cached_property

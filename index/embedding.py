@@ -195,12 +195,14 @@ class OnnxEmbedder(Embedder):
 
     batch_size = 1
 
-    def __init__(self, onnx_path: Path, tokenizer_path: Path, max_length: int, identity: str, backend: str):
+    def __init__(
+        self, onnx_path: Path, tokenizer_path: Path, max_length: int, identity: str, backend: str, threads: int = 1
+    ):
         super().__init__()
         self._onnx_path = onnx_path
         self._tokenizer_path = tokenizer_path
         self._max_length = max_length
-        self.workers = max(1, int(os.environ.get("BRIEFINGS_THREADS", os.cpu_count() or 1)))
+        self.workers = max(1, threads)
         self._idle: list[_Session] = []  # last in, first out: the warmest session is reused
         self._created = 0  # sessions that exist or are being created, at most ``workers``
         self._pool_changed = Condition()
@@ -312,8 +314,12 @@ def _hub_snapshot(name: str) -> str:
         ) from None
 
 
-def load_embedder(model: str | None = None, backend: str = "onnx-int8", cache_dir: Path | None = None) -> Embedder:
-    """Build the configured embedder; ONNX backends export the model once into ``cache_dir``."""
+def load_embedder(
+    model: str | None = None, backend: str = "onnx-int8", cache_dir: Path | None = None, threads: int | None = None
+) -> Embedder:
+    """Build the configured embedder; ONNX backends export the model once into ``cache_dir``.
+
+    ``threads`` single-threaded ONNX sessions run in parallel (default: one per core)."""
     if backend not in BACKENDS:
         raise ConfigurationError(f"Unknown embedding backend {backend!r}: choose one of {', '.join(BACKENDS)}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -325,7 +331,8 @@ def load_embedder(model: str | None = None, backend: str = "onnx-int8", cache_di
     from index.onnx_export import exported_model
 
     onnx_path = exported_model(Path(model_dir), cache_dir, quantize=backend == "onnx-int8")
-    return OnnxEmbedder(onnx_path, Path(model_dir) / "tokenizer.json", _max_length(Path(model_dir)), identity, backend)
+    tokenizer, max_length = Path(model_dir) / "tokenizer.json", _max_length(Path(model_dir))
+    return OnnxEmbedder(onnx_path, tokenizer, max_length, identity, backend, threads or os.cpu_count() or 1)
 
 
 def _exportable(model_dir: Path) -> bool:

@@ -38,13 +38,12 @@ class FlakyEmbedder(OnnxEmbedder):
 
 
 @pytest.fixture
-def embedder(model_cache: Path, monkeypatch: pytest.MonkeyPatch) -> FlakyEmbedder:
+def embedder(model_cache: Path) -> FlakyEmbedder:
     """Two session slots; the constructor's probe fills the first."""
-    monkeypatch.setenv("BRIEFINGS_THREADS", "2")
     model_dir, identity = resolve_model(None)
     onnx_path = exported_model(Path(model_dir), model_cache, quantize=True)
     tokenizer = Path(model_dir) / "tokenizer.json"
-    return FlakyEmbedder(onnx_path, tokenizer, _max_length(Path(model_dir)), identity, "onnx-int8")
+    return FlakyEmbedder(onnx_path, tokenizer, _max_length(Path(model_dir)), identity, "onnx-int8", 2)
 
 
 def in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
