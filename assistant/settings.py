@@ -113,7 +113,7 @@ class Settings(BaseSettings):
         None,
         repr=False,
         validation_alias=AliasChoices("SLACK_CLIENT_ID", "slack_client_id"),
-        description="Set only for multi-workspace OAuth, which Briefings does not support; it is refused at start.",
+        description="Leave unset: together with `SLACK_CLIENT_SECRET` it makes slack-bolt expect OAuth installs.",
     )
     slack_client_secret: str | None = Field(
         None,

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import re
 
+from pydantic import AliasChoices
+from pydantic.fields import FieldInfo
+
 from assistant.settings import Settings
 from tests.conftest import PROJECT
 
 
+def variable_of(name: str, field: FieldInfo) -> str:
+    """The environment variable a setting is read from: its own name for Slack's and the LLM clients' ones."""
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"BRIEFINGS_{name.upper()}"
+
+
 def test_the_readme_lists_every_setting_with_its_variable_and_description() -> None:
     readme = (PROJECT / "README.md").read_text(encoding="utf-8")
-    rows = {match.group(1): match.group(0) for match in re.finditer(r"^\| `(BRIEFINGS_[A-Z_]+)` \|.*$", readme, re.M)}
+    rows = {match.group(1): match.group(0) for match in re.finditer(r"^\| `([A-Z][A-Z_]+)` \|.*$", readme, re.M)}
     for name, field in Settings.model_fields.items():
-        variable = f"BRIEFINGS_{name.upper()}"
+        variable = variable_of(name, field)
         assert variable in rows, f"{variable} is missing from the README's configuration table"
         assert field.description and field.description in rows[variable], f"{variable}: description differs"
 
