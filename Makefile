@@ -28,8 +28,9 @@ run: install
 	$(BIN)/briefings ingest corpus/
 	$(BIN)/briefings serve --host $(HOST) --port $(PORT)
 
-## Set up and run every test (browser tests included)
+## Set up, lint, and run every test (browser tests included): what CI runs
 test: install browser-deps
+	$(MAKE) lint
 	$(BIN)/pytest
 
 ## Tests without the slow and browser ones
@@ -64,10 +65,12 @@ figures: install
 	$(BIN)/briefings eval corpus/conversations.jsonl --index $(NEWS_INDEX) --json docs/eval/conversations-among-news.json
 	$(BIN)/briefings eval $(NEWS)/questions-dev.jsonl --index $(NEWS_INDEX) --json docs/eval/news-dev.json
 
+## ruff (lint and format), mypy (strict, see pyproject.toml) and vulture (unused code) on assistant/ and index/
 lint: install
 	$(BIN)/ruff check assistant index tests
 	$(BIN)/ruff format --check assistant index tests
 	$(BIN)/mypy assistant index
+	$(BIN)/vulture
 
 clean:
 	rm -rf $(VENV) .briefings .pytest_cache

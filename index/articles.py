@@ -5,6 +5,9 @@ file exactly as ``open(path, encoding="utf-8").read()`` returns it (date line an
 translated to ``\n``), so anyone can verify a quote with ``open(path, encoding="utf-8").read()[start:end]``.
 For HTML it is the text extracted by trafilatura, which the index stores so the API and UI can show it.
 The recorded ``source`` is the resolved absolute path, so a quote can be checked from any working directory.
+
+Owns reading and judging single files; must not import chromadb or touch the index, and must not import
+the assistant's service or adapters (only its shared text helpers).
 """
 
 from __future__ import annotations

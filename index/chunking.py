@@ -4,6 +4,8 @@ LangChain's ``RecursiveCharacterTextSplitter`` does the splitting: paragraphs fi
 sentence boundaries, then words, so a chunk rarely cuts a sentence. Its ``add_start_index`` finds each chunk
 in the article; we check that the text at that offset really is the chunk, so the offset invariant holds by
 construction and never depends on the splitter's internals.
+
+A pure function of the article: must not read files, import chromadb or import the assistant's adapters.
 """
 
 from __future__ import annotations

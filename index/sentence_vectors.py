@@ -7,6 +7,8 @@ local lexical mirror keeps them as memory-mapped arrays (see :mod:`index.lexical
 
 Each vector is int8 with its own scale: 386 bytes instead of 1,536, and cosine similarities within about
 0.01 of float32.
+
+Pure packing and unpacking: must not import chromadb or the assistant's adapters.
 """
 
 from __future__ import annotations

@@ -1,70 +1,33 @@
 """The ``briefings`` command: a thin adapter from arguments to :class:`BriefingService` and back.
 
-User errors (the :mod:`assistant.errors` tree) become one line on stderr and exit status 1; there is never a
-traceback for something the user can fix. Heavy imports happen inside commands so ``--help`` is instant.
+Owns the everyday verbs (``ingest``, ``ask``, ``eval``, ``tune``, ``serve``, ``feedback export``) and the entry
+point; the performance verbs live in :mod:`assistant.adapters.cli_measure`, registered on the same app. Must not
+compute answers or touch the index itself: every verb hands its flags, as settings, to the service or to
+:mod:`assistant.measure`. User errors (the :mod:`assistant.errors` tree) become one line on stderr and exit
+status 1; there is never a traceback for something the user can fix. Heavy imports happen inside commands so
+``--help`` is instant.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
-from assistant.errors import BriefingsError, ConfigurationError
+from assistant.adapters.cli_common import ChromaOption, IndexOption, LlmOption, settings_from, user_errors
+from assistant.adapters.cli_measure import add_measure_commands
+from assistant.errors import BriefingsError
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Briefings: answers about your briefing documents, with a verified citation for every claim.",
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-IndexOption = Annotated[
-    Path | None, typer.Option("--index", help="Index folder [default: $BRIEFINGS_INDEX or .briefings]")
-]
-LlmOption = Annotated[str | None, typer.Option("--llm", help="extractive (default), openai:MODEL or ollama:MODEL")]
-ChromaOption = Annotated[
-    str | None, typer.Option("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000")
-]
-
-
-def user_errors(command: F) -> F:
-    """Turn the project's errors into ``error: <message>`` and exit 1, and Ctrl-C into exit 130."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except BriefingsError as error:
-            typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
-            raise typer.Exit(130) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def settings_from(**overrides: Any) -> Any:
-    """Settings from the environment, with the flags that were given taking precedence."""
-    from pydantic import ValidationError
-
-    from assistant.settings import Settings
-
-    try:
-        return Settings(**{name: value for name, value in overrides.items() if value is not None})
-    except ValidationError as error:
-        problem = error.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"]) or "settings"
-        raise ConfigurationError(f"Invalid setting {where}: {problem['msg']}") from None
 
 
 @app.callback()
@@ -194,7 +157,7 @@ def serve_command(
     llm: LlmOption = None,
     auth: Annotated[
         str | None,
-        typer.Option("--auth", envvar="BRIEFINGS_AUTH", help="USER:PASSWORD for the chat UI's login page"),
+        typer.Option("--auth", help=r"USER:PASSWORD for the chat UI's login page \[env var: BRIEFINGS_AUTH]"),
     ] = None,
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Allow a non-loopback --host without --auth and BRIEFINGS_API_TOKEN")
@@ -207,8 +170,8 @@ def serve_command(
     from assistant.adapters.http import create_app
     from assistant.service import BriefingService
 
-    settings = settings_from(index=index, chroma_url=chroma_url, llm=llm)
-    ui_auth = parse_auth(auth) if auth else None
+    settings = settings_from(index=index, chroma_url=chroma_url, llm=llm, auth=auth)
+    ui_auth = parse_auth(settings.auth) if settings.auth else None
     guard_exposure(host, ui_auth is not None, settings.api_token is not None, insecure)
     ensure_port_free(host, port)
     service = BriefingService(settings)
@@ -249,151 +212,7 @@ def feedback_export_command(
     typer.echo(f"Exported {written} question(s){where} from {store.path} ({down} to review)", err=True)
 
 
-# --------------------------------------------------------------------------------- performance
-def stop_cleanly_on_sigterm() -> None:
-    """Long measurements start servers and fill temporary folders: a ``kill`` must clean up as Ctrl-C does."""
-    import signal
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-
-
-@app.command("bench")
-@user_errors
-def bench_command(
-    corpus: Annotated[
-        list[Path] | None,
-        typer.Option("--corpus", help="Corpus folder, repeatable (default: corpus/ and ../shared/corpora/news-2024q1)"),
-    ] = None,
-    questions: Annotated[
-        list[Path] | None,
-        typer.Option("--questions", help="Question set (JSONL), repeatable (default: each corpus's own)"),
-    ] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the bench report here")] = None,
-    index: Annotated[
-        Path | None,
-        typer.Option("--index", help="Build the bench index here, kept afterwards (default: a temporary folder)"),
-    ] = None,
-) -> None:
-    """Time ingest, queries, cold start and memory beside the plain LangChain pipeline (see README, Performance)."""
-    from assistant.measure.bench import default_corpora, default_question_files, ensure_empty, format_table, run_bench
-
-    stop_cleanly_on_sigterm()
-
-    settings = settings_from()
-    corpora = list(corpus) if corpus else default_corpora(settings)
-    question_files = list(questions) if questions else default_question_files(corpora)
-    if index is not None:
-        ensure_empty(index)
-    report = run_bench(settings, corpora, question_files, index, say=lambda line: typer.echo(line, err=True))
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(report, indent=2) + "\n")
-    typer.echo(format_table(report))
-
-
-@app.command("scale")
-@user_errors
-def scale_command(
-    sizes: Annotated[str, typer.Option("--sizes", help="Collection sizes to measure at, increasing")] = (
-        "10000,100000,300000,1000000"
-    ),
-    chroma_url: Annotated[
-        str | None,
-        typer.Option("--chroma-url", help="Chroma server to fill a scratch collection on (default: a temporary one)"),
-    ] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results here (after every size)")] = None,
-    plot_out: Annotated[Path | None, typer.Option("--plot", help="Draw the curves into this PNG")] = None,
-    queries: Annotated[int, typer.Option("--queries", min=1, help="Timed queries per size")] = 200,
-    recall_queries: Annotated[
-        int, typer.Option("--recall-queries", min=1, help="Of those, how many are checked against exact search")
-    ] = 100,
-    text_chars: Annotated[
-        int, typer.Option("--text-chars", min=0, help="Characters of text per synthetic chunk (0: none)")
-    ] = 800,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic vectors and texts")] = 0,
-) -> None:
-    """Insert rate, dense query latency and recall@10 of Chroma as it grows (see README, Performance)."""
-    from assistant.measure.scale_bench import SyntheticChunks, parse_sizes, plot, run_scale
-
-    stop_cleanly_on_sigterm()
-
-    data = SyntheticChunks(seed=seed, text_chars=text_chars)
-    candidates = settings_from().candidates
-
-    def save(report: dict[str, Any]) -> None:  # after every size, so a long run that dies keeps its results
-        typer.echo(f"scale: {report['points'][-1]['size']:,} chunks measured", err=True)
-        if json_out:
-            json_out.parent.mkdir(parents=True, exist_ok=True)
-            json_out.write_text(json.dumps(report, indent=2) + "\n")
-        if plot_out:
-            plot(report, plot_out)
-
-    say = functools.partial(typer.echo, err=True)
-    report = run_scale(parse_sizes(sizes), chroma_url, queries, recall_queries, candidates, data, say, save)
-    typer.echo(f"{'chunks':>10}  {'inserts/s':>10}  {'p50 ms':>7}  {'p95 ms':>7}  recall@10")
-    for point in report["points"]:
-        rate = point["inserts_per_second"] or 0
-        typer.echo(
-            f"{point['size']:>10,}  {rate:>10,.0f}  {point['query_p50_ms']:>7.2f}  {point['query_p95_ms']:>7.2f}  "
-            f"{point['recall_at_10']:.3f}"
-        )
-
-
-@app.command("load")
-@user_errors
-def load_command(
-    url: Annotated[
-        str, typer.Option("--url", help="Base URL of a running `briefings serve`")
-    ] = "http://127.0.0.1:7860",
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=1000, help="Askers in flight at once")] = 50,
-    seconds: Annotated[float, typer.Option("--seconds", min=0.1, help="How long to keep asking")] = 60.0,
-    questions: Annotated[
-        Path | None, typer.Option("--questions", help="Question set (JSONL) (default: corpus/questions.jsonl)")
-    ] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here")] = None,
-    token: Annotated[
-        str | None, typer.Option("--token", envvar="BRIEFINGS_API_TOKEN", help="Bearer token, if the server wants one")
-    ] = None,
-    timeout: Annotated[
-        float, typer.Option("--timeout", min=0.1, help="Seconds one answer may take before it counts as an error")
-    ] = 60.0,
-    allow_remote: Annotated[
-        bool, typer.Option("--allow-remote", help="Allow a server that is not on this machine")
-    ] = False,
-    upload: Annotated[
-        list[Path] | None,
-        typer.Option("--upload", help="Briefing file or folder to upload, one file after another, during the run"),
-    ] = None,
-    server_pid: Annotated[
-        int | None, typer.Option("--server-pid", help="Sample this server process's memory (RSS) during the run")
-    ] = None,
-) -> None:
-    """Ask a running server many questions at once; report throughput, p50/p95/p99 latency and errors.
-
-    With ``--upload`` the server also indexes new briefings while it answers; with ``--server-pid`` the
-    report shows its memory over the run."""
-    import httpx
-
-    from assistant.measure.bench import read_questions
-    from assistant.measure.load import LoadPlan, format_summary, run_load, upload_files
-
-    stop_cleanly_on_sigterm()
-
-    from assistant.adapters.exposure import is_loopback
-
-    host = httpx.URL(url).host
-    if not host or not (is_loopback(host) or allow_remote):
-        raise ConfigurationError(f"Refusing to load {url}: only this machine's servers by default (--allow-remote)")
-    asked = read_questions([questions or settings_from().corpus / "questions.jsonl"])
-    files = upload_files(upload or [])
-    report = run_load(LoadPlan(url.rstrip("/"), asked, concurrency, seconds, timeout, token, files, server_pid))
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(report, indent=2) + "\n")
-    typer.echo(format_summary(report))
+add_measure_commands(app)  # after the everyday verbs: `briefings --help` lists commands in this order
 
 
 def run() -> None:

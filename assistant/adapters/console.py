@@ -1,4 +1,8 @@
-"""How the command line shows answers, ingest summaries, eval tables and progress."""
+"""How the command line shows answers, ingest summaries, eval tables and progress.
+
+Owns the terminal's wording and layout of what the service and :mod:`assistant.measure` return; must not
+compute answers, touch the index or decide what a command does (that is :mod:`assistant.adapters.cli`).
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """Who may reach ``briefings serve``: loopback is safe, anything else needs the UI login and the API token.
 
 Checked before the model loads, so a mistake costs a one-line error instead of a server that starts open.
+Owns the address checks and the ``--auth`` format; must not start a server, read the environment or touch
+the service.
 """
 
 from __future__ import annotations

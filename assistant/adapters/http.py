@@ -1,7 +1,9 @@
 """The HTTP adapter: one FastAPI app for ``POST /api/ask``, its streaming twin, uploads, status and health.
 
-The chat UI and Slack mount on the same app. Routes translate the :mod:`assistant.errors` tree into HTTP
-statuses and call the one shared :class:`BriefingService`; they hold no logic of their own. When
+A thin translation between HTTP and :class:`BriefingService`: this module owns the routes, request and
+response shapes, body limits, the bearer-token guard and the mapping of the :mod:`assistant.errors` tree to
+HTTP statuses. It must not compute answers, touch the index or read the environment (the token comes from the
+service's settings). The chat UI and Slack mount on the same app. When
 ``BRIEFINGS_API_TOKEN`` is set, every ``/api/`` route wants ``Authorization: Bearer <token>``; only
 ``GET /healthz`` is open, and it says nothing but whether the server can answer.
 """

@@ -1,8 +1,10 @@
 """The Gradio chat UI, mounted at ``/`` of the FastAPI app.
 
 A thin adapter like the others: it calls the same :class:`BriefingService` object as the HTTP routes and
-only turns answers into something to read. The chat streams each answer through ``service.stream`` and
-keeps a plain transcript beside the rendered one, so follow-up questions reach the service as clean history.
+owns only the page's layout, its event handlers and each session's state; how answers, sources and articles
+look is :mod:`assistant.adapters.ui_render`. It must not compute answers, touch the index or read the
+environment. The chat streams each answer through ``service.stream`` and keeps a plain transcript beside the
+rendered one, so follow-up questions reach the service as clean history.
 Each session keeps only its latest ``MAX_TURNS`` turns, and an abandoned session's state is freed after
 ``SESSION_TTL_SECONDS``, so a long-running server's memory stays bounded.
 Every cited sentence is shown inside its passage and opens the whole article with the quote highlighted.
@@ -13,18 +15,31 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 from fastapi import FastAPI
 
+from assistant.adapters.ui_render import (
+    CSS,
+    HOW_TO_INGEST,
+    NO_ARTICLE,
+    NO_SOURCES,
+    answer_markdown,
+    article_html,
+    citation_card,
+    literal_markdown,
+    missing_article_html,
+    nearest_html,
+    problem_markdown,
+    sources_html,
+    upload_message,
+)
 from assistant.errors import BriefingsError, DocumentRejected, IndexProblem, QuestionError
-from assistant.service import AddedDocument, BriefingService
-from assistant.types import CLOSEST_I_FOUND, OTHER_BRIEFINGS_SAY, Answer, Citation, alternative_label
+from assistant.service import BriefingService
+from assistant.types import Answer
 
 log = logging.getLogger(__name__)
 
@@ -35,20 +50,10 @@ EXAMPLE_QUESTIONS = (
     "What did Putin say about the Donbas?",
 )
 UPLOAD_TYPES = [".txt", ".md", ".html"]
-CONTEXT_REACH = 320  # characters of the passage shown on each side of a quote
-NEAREST_SHOWN = 3  # passages shown when the answer abstains
-NEAREST_CHARS = 480  # of each, enough to judge it; the whole article is a click away
-CLOSEST_CHARS = 240  # of each closest quote under a refusal: enough to judge it, too short to pass for an answer
 MAX_TURNS = 20  # question/answer pairs kept per session: in the chat, its transcript and its answers' sources
 SESSION_TTL_SECONDS = 3600  # an idle session's state (transcript, answers) is freed after an hour
 MAX_SESSIONS = 1000  # sessions whose state is held at once; beyond it the least recently used is dropped
 UPLOAD_CACHE = (3600, 3600)  # hourly, Gradio's temporary copies of uploads over an hour old go: the corpus has its own
-HOW_TO_INGEST = (
-    "No briefings are indexed yet. Run `briefings ingest corpus/` in a terminal (or `make run`), "
-    "or add a briefing file under **Add a briefing**."
-)
-NO_SOURCES = '<div class="b-empty">Sources of the latest answer appear here.</div>'
-NO_ARTICLE = '<div class="b-empty">Click a source to read the whole article, with the quote highlighted.</div>'
 SOURCES_JS = """
 element.addEventListener('click', (event) => {
   const card = event.target.closest('[data-doc]');
@@ -69,23 +74,6 @@ watch('value', () => {
   box.scrollTop = Math.max(0, quote.offsetTop - box.clientHeight / 3);
   element.scrollIntoView({block: 'nearest', behavior: 'smooth'});
 });
-"""
-CSS = """
-#b-header h1 { margin-bottom: 0.2em; font-weight: 600; }
-.b-empty { color: var(--body-text-color-subdued); padding: 0.8em 0; }
-.b-sources h3, .b-article h3 { margin: 0.2em 0 0.5em; }
-.b-note { color: var(--body-text-color-subdued); margin: 0 0 0.6em; }
-.b-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.6em 0.8em;
-  margin-bottom: 0.6em; cursor: pointer; background: var(--background-fill-primary); }
-.b-source:hover, .b-source:focus { border-color: var(--color-accent); outline: none; }
-.b-source-title { font-weight: 600; }
-.b-num { color: var(--color-accent); font-weight: 700; margin-right: 0.3em; }
-.b-meta { color: var(--body-text-color-subdued); font-size: 0.85em; margin: 0.15em 0 0.4em; }
-.b-context { font-size: 0.92em; line-height: 1.45; margin: 0; white-space: pre-wrap; }
-.b-open { font-size: 0.85em; color: var(--color-accent); margin-top: 0.35em; }
-mark { background: #ffe58a; color: inherit; padding: 0 1px; border-radius: 2px; }
-.b-article-text { position: relative; max-height: 420px; overflow-y: auto; white-space: pre-wrap;
-  line-height: 1.5; border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.8em; }
 """
 
 
@@ -109,7 +97,8 @@ def mount(app: FastAPI, service: BriefingService, auth: tuple[str, str] | None =
 def build(service: BriefingService) -> gr.Blocks:
     """The page: header, chat with examples and filters, upload, and the sources and article panes."""
     adapter = ChatAdapter(service)
-    with gr.Blocks(title="Briefings", analytics_enabled=False, delete_cache=UPLOAD_CACHE) as blocks:
+    blocks = gr.Blocks(title="Briefings", analytics_enabled=False, delete_cache=UPLOAD_CACHE)
+    with blocks:
         # plain {"role", "content"} turns, as the service wants its history
         transcript = gr.State([], time_to_live=SESSION_TTL_SECONDS)
         # chat message index -> Answer, so clicking an old answer shows its sources
@@ -187,7 +176,7 @@ class ChatAdapter:
         except IndexProblem:
             return f"# Briefings\n{HOW_TO_INGEST}"
         except BriefingsError as error:
-            return f"# Briefings\nThe index cannot be read: {_md(str(error))}"
+            return f"# Briefings\nThe index cannot be read: {literal_markdown(str(error))}"
         noun = "briefing" if stats.articles == 1 else "briefings"
         if stats.first_date and stats.first_date != stats.last_date:
             dated = f", dated {stats.first_date} to {stats.last_date}"
@@ -224,14 +213,15 @@ class ChatAdapter:
             for event in self.service.stream(question, transcript, since or None, until or None):
                 if event.kind == "delta":
                     text += event.text
-                    yield gr.skip(), [*messages, {**reply, "content": _md(text)}], gr.skip(), gr.skip(), gr.skip()
+                    streamed = {**reply, "content": literal_markdown(text)}
+                    yield gr.skip(), [*messages, streamed], gr.skip(), gr.skip(), gr.skip()
                 elif event.answer is not None:
                     yield self._finished(messages, transcript, answers, event.answer)
         except QuestionError as error:  # e.g. a malformed date: say so and leave the chat as it was
             gr.Warning(html.escape(str(error)))
             yield question, messages[:-1], transcript, answers, gr.skip()
         except BriefingsError as error:
-            yield gr.skip(), [*messages, {**reply, "content": _problem(error)}], transcript, answers, gr.skip()
+            yield gr.skip(), [*messages, {**reply, "content": problem_markdown(error)}], transcript, answers, gr.skip()
         except Exception:
             log.exception("answering %r failed", question)
             failed = {**reply, "content": "Something went wrong on the server while answering; its log has details."}
@@ -264,41 +254,14 @@ class ChatAdapter:
 
     def sources_html(self, answer: Answer) -> str:
         if answer.abstained or not answer.citations:
-            return self._nearest_html(answer)
-        cards = [self._citation_card(citation) for citation in answer.citations]
-        return f'<div class="b-sources"><h3>Sources</h3>{"".join(cards)}</div>'
-
-    def _citation_card(self, citation: Citation) -> str:
-        view = self.service.article(citation.doc)
-        text = view.text if view is not None else citation.quote
-        start, end = (citation.start, citation.end) if view is not None else (0, len(citation.quote))
-        return _card(
-            f"[{citation.id}]",
-            citation.title,
-            citation.doc,
-            citation.date,
-            citation.start,
-            citation.end,
-            highlighted_context(text, start, end),
+            return nearest_html(answer)
+        return sources_html(
+            [citation_card(citation, self._article_text(citation.doc)) for citation in answer.citations]
         )
 
-    def _nearest_html(self, answer: Answer) -> str:
-        cards = [
-            _card(
-                "",
-                passage.chunk.title,
-                passage.chunk.doc,
-                passage.chunk.date,
-                passage.chunk.start,
-                passage.chunk.end,
-                html.escape(_shortened(passage.chunk.text)),
-            )
-            for passage in answer.passages[:NEAREST_SHOWN]
-        ]
-        if not cards:
-            return '<div class="b-sources"><h3>Nearest passages</h3><p class="b-note">Nothing came close.</p></div>'
-        note = "The briefings don't answer this. These passages came closest; check them yourself."
-        return f'<div class="b-sources"><h3>Nearest passages</h3><p class="b-note">{note}</p>{"".join(cards)}</div>'
+    def _article_text(self, doc: str) -> str | None:
+        view = self.service.article(doc)
+        return view.text if view is not None else None
 
     def open_citation(self, event: gr.EventData) -> str:
         """The whole article with ``[start:end]`` highlighted; the offsets are the citation's own."""
@@ -306,14 +269,8 @@ class ChatAdapter:
         doc, start, end = str(data.get("doc", "")), _int(data.get("start")), _int(data.get("end"))
         view = self.service.article(doc) if doc else None
         if view is None:
-            return f'<div class="b-empty">{html.escape(doc or "That article")} is not in the index any more.</div>'
-        start, end = max(0, min(start, len(view.text))), max(0, min(end, len(view.text)))
-        body = html.escape(view.text[:start]) + f"<mark>{html.escape(view.text[start:end])}</mark>"
-        body += html.escape(view.text[end:])
-        return (
-            f'<div class="b-article"><h3>{html.escape(view.title)}</h3>'
-            f'<div class="b-meta">{_meta(view.doc, view.date)}</div><div class="b-article-text">{body}</div></div>'
-        )
+            return missing_article_html(doc)
+        return article_html(view.title, view.doc, view.date, view.text, start, end)
 
     def add_briefing(self, path: str | None) -> tuple[str, None, str]:
         """Index an uploaded file at once; a file that is not a briefing is refused with the reason.
@@ -326,9 +283,9 @@ class ChatAdapter:
             added = self.service.add_document(Path(path).name, Path(path).read_bytes())
         except DocumentRejected as error:
             gr.Warning(html.escape(str(error)))
-            return f"**Not added.** {_md(str(error))}", None, self.header()
+            return f"**Not added.** {literal_markdown(str(error))}", None, self.header()
         except BriefingsError as error:
-            return _problem(error), None, self.header()
+            return problem_markdown(error), None, self.header()
         return upload_message(added), None, self.header()
 
 
@@ -343,136 +300,8 @@ def latest_turns(
     return messages[cut:], {index - cut: answer for index, answer in answers.items() if index >= cut}
 
 
-def answer_markdown(answer: Answer) -> str:
-    """The chat bubble: the answer with its citation numbers, what other briefings say, one line per article.
-
-    A citation that backs only an alternative is numbered beside that alternative, not beside the answer,
-    which those sources contradict.
-    """
-    if answer.abstained or not answer.citations:
-        return (
-            f"{_md(answer.answer)}\n\n{closest_markdown(answer)}"
-            "The nearest passages are under *Nearest passages* for you to check."
-        )
-    elsewhere = {alternative.citation for alternative in answer.alternatives}
-    backing = [citation for citation in answer.citations if citation.id not in elsewhere] or list(answer.citations)
-    numbers = " ".join(f"[{citation.id}]" for citation in backing)
-    by_article: dict[str, list[Citation]] = {}
-    for citation in answer.citations:
-        by_article.setdefault(citation.doc, []).append(citation)
-    lines = [
-        f"{' '.join(f'[{c.id}]' for c in cited)} *{_md(cited[0].title)}* — {_md(doc)}"
-        + (f", {cited[0].date}" if cited[0].date else "")
-        for doc, cited in by_article.items()
-    ]
-    return f"{_md(answer.answer)} {numbers}\n\n" + alternatives_markdown(answer) + "\n".join(lines)
-
-
-def alternatives_markdown(answer: Answer) -> str:
-    """ "Other briefings say:" and a list item per alternative (value, date, citation); empty when none."""
-    if not answer.alternatives:
-        return ""
-    items = [
-        f"- {alternative_label(replace(alternative, answer=_md(alternative.answer)))}"
-        for alternative in answer.alternatives
-    ]
-    return f"**{OTHER_BRIEFINGS_SAY}**\n\n" + "\n".join(items) + "\n\n"
-
-
-def closest_markdown(answer: Answer) -> str:
-    """Under a refusal, the sentences that came nearest, labelled so that none of them reads as the answer.
-
-    Each is its own block quote (a blank line apart, or Markdown would run them together); empty when the
-    answer is not a refusal or nothing came close.
-    """
-    if not answer.abstained or not answer.closest:
-        return ""
-    quotes = [
-        f"> {_md(_shortened(' '.join(c.quote.split()), CLOSEST_CHARS))} — *{_md(c.title or c.doc)}*"
-        + (f" ({c.date})" if c.date else "")
-        for c in answer.closest
-    ]
-    return f"**{CLOSEST_I_FOUND}** *(not an answer: these sentences do not say it)*\n\n" + "\n\n".join(quotes) + "\n\n"
-
-
-def highlighted_context(text: str, start: int, end: int, reach: int = CONTEXT_REACH) -> str:
-    """The quote inside its paragraph (cut to ``reach`` characters each side at a word), quote marked."""
-    previous_break = text.rfind("\n\n", 0, start)
-    paragraph_start = previous_break + 2 if previous_break >= 0 else 0
-    paragraph_end = text.find("\n\n", end)
-    paragraph_end = len(text) if paragraph_end < 0 else paragraph_end
-    left, right = max(paragraph_start, start - reach), min(paragraph_end, end + reach)
-    if left > paragraph_start:
-        left = _next_word(text, left, start)
-    if right < paragraph_end:
-        right = _previous_word(text, right, end)
-    before, after = text[left:start].lstrip(), text[end:right].rstrip()
-    return (
-        ("…" if left > paragraph_start else "")
-        + html.escape(before)
-        + f"<mark>{html.escape(text[start:end])}</mark>"
-        + html.escape(after)
-        + ("…" if right < paragraph_end else "")
-    )
-
-
-def upload_message(added: AddedDocument) -> str:
-    report = added.report
-    if report.added or report.updated:
-        message = f"**Added {_md(added.doc)}**: ask about it now."
-    else:
-        message = f"**{_md(added.doc)} is already indexed.**"
-    if report.lossy:
-        message += " Some bytes were not UTF-8 and were replaced."
-    return message
-
-
-def _card(number: str, title: str, doc: str, date: str | None, start: int, end: int, context: str) -> str:
-    label = f'<span class="b-num">{html.escape(number)}</span>' if number else ""
-    return (
-        f'<div class="b-source" role="button" tabindex="0" data-doc="{html.escape(doc, quote=True)}" '
-        f'data-start="{start}" data-end="{end}" title="Open the article">'
-        f'<div class="b-source-title">{label}{html.escape(title)}</div>'
-        f'<div class="b-meta">{_meta(doc, date)}</div><p class="b-context">{context}</p>'
-        '<div class="b-open">Open the article ›</div></div>'
-    )
-
-
-def _meta(doc: str, date: str | None) -> str:
-    return html.escape(f"{doc} · {date}" if date else doc)
-
-
-def _problem(error: BriefingsError) -> str:
-    if isinstance(error, IndexProblem) and "ingest" in str(error) and "rebuild" not in str(error):
-        return HOW_TO_INGEST
-    return f"**I can't answer right now.** {_md(str(error))}"
-
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
-
-
-def _md(text: str) -> str:
-    """Text shown literally in Markdown: no emphasis, links or HTML from an article's words."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
-
-
-def _shortened(text: str, limit: int = NEAREST_CHARS) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[: text.rfind(" ", 0, limit) + 1 or limit].rstrip() + "…"
-
-
 def _int(value: Any) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
         return 0
-
-
-def _next_word(text: str, index: int, limit: int) -> int:
-    space = text.find(" ", index, limit)
-    return space + 1 if space >= 0 else index
-
-
-def _previous_word(text: str, index: int, limit: int) -> int:
-    space = text.rfind(" ", limit, index)
-    return space if space >= 0 else index

@@ -3,6 +3,7 @@
 The invariant every consumer relies on: ``article_text[start:end] == quote``. A citation is only ever made
 from offsets into the article text the index stored, and it is verified when made (the slice must be the very
 sentence that was scored), so a bug anywhere upstream produces no citation rather than a wrong one.
+It owns making a :class:`Citation`; it must not read files or the index (the text is handed in), nor rank.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ words) is rewritten and searched in two forms:
 * the *search text*: the focus plus the earlier questions, so retrieval finds the same articles.
 
 The current question alone still decides what kind of answer is wanted. The UI, the API, Slack threads and
-eval conversations all pass their history through these functions.
+eval conversations all pass their history through these functions. Pure text functions over the history:
+must not retrieve, call a model or read files.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class Turn:
 
     role: Role
     content: str
+
+
+History = Iterable[Mapping[str, str] | Turn] | None  # what callers pass: the API's dicts or Turns, or nothing
 
 
 def turns_from(history: Iterable[Mapping[str, str] | Turn] | None) -> list[Turn]:

@@ -16,6 +16,10 @@ ranks them:
 * ``heading`` — a short line without a full stop repeats what a full sentence says better;
 * ``recent`` — only when the question itself asks about the recent ("this week", "now", "latest"): how close
   the article's date is to the newest retrieved article.
+
+It owns candidate sentences, their signals and scores, and :class:`ArticleTexts` (the stored article texts
+quotes are cut from). Must not decide the answer or abstain (:mod:`assistant.answer.extractive` does), read
+article files from disk (texts come from the store) or import ``llm/`` or adapters.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Nothing here generates text. The answer is a substring of its first citation's quote (or the quote itself),
 so it cannot state what the sources do not say; when the best evidence is weak the answer is the plain
 "The briefings don't say." and the nearest passages are still returned for the reader to check.
+It owns choosing the answer, abstaining, alternatives and the citations shown; it must not retrieve, call a
+model or read files.
 """
 
 from __future__ import annotations

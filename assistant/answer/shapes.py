@@ -4,6 +4,8 @@
 forms, so deterministic patterns find them precisely and in microseconds. People, organisations and places
 ("who", "where", "which state") are found by spaCy's small English model when it is installed, with a
 capitalised-phrase fallback, and only for the few sentences that compete for the final answer.
+This module owns the question shapes and the patterns; spaCy is :mod:`assistant.answer.spans`'. Pure: must
+not load models, read files or import the index.
 """
 
 from __future__ import annotations

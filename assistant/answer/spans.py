@@ -9,6 +9,9 @@ Choosing among candidates: a span must add something the conversation has not sa
 "Who started it?" after a question about Putin and Macron is not "Macron"); a noun chunk that contains the
 question's head noun ("which agreements" -> "the Minsk Agreements") or follows the agent "by" of a passive
 ("initiated by the French side") is preferred; ties go to the span nearest the question's words.
+
+It owns loading spaCy (once, behind a lock) and cutting spans; it must not rank evidence, decide whether to
+abstain, read files or import the index.
 """
 
 from __future__ import annotations

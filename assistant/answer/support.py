@@ -16,6 +16,7 @@ of a sentence whose article uses all of them (see :func:`assistant.answer.extrac
 
 Matching is lenient about form (:meth:`index.lexical.LexicalIndex.knows`): "Ukrainian" matches "Ukraine",
 "United" matches "united", and a name counts as known when each of its words is somewhere in the corpus.
+Pure over the words given and the ``knows`` check passed in: must not open the index or read files itself.
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ The pipeline for one question:
 The user always gets an answer or an honest abstention: when the model is down, slow, returns nothing usable
 or nothing it says survives the guard, the extractive answer is returned with ``mode`` saying why, e.g.
 ``extractive (llm fallback: timeout)``.
+
+It owns the order of an LLM answer and its fallbacks. Must not talk to a provider except through
+:class:`assistant.llm.providers.ChatBackend`, retrieve (the extractive baseline brings the passages), read the
+environment or import adapters.
 """
 
 from __future__ import annotations
@@ -21,12 +25,12 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
 
 from langchain_core.messages import BaseMessage
 
-from assistant.answer.conversation import Turn, turns_from
+from assistant.answer.conversation import History, turns_from
 from assistant.answer.evidence import ArticleTexts
 from assistant.llm.faithfulness import settled_text
 from assistant.llm.grounding import Grounded, Source, build_sources, ground, strip_reasoning
@@ -36,7 +40,6 @@ from assistant.types import Answer
 
 log = logging.getLogger(__name__)
 
-History = Iterable[Mapping[str, str] | Turn] | None
 Extract = Callable[[str, History], Answer]
 SKIPPED_MODE = "extractive (llm skipped: nothing relevant)"
 FALLBACK_MODE = "extractive (llm fallback: {reason})"

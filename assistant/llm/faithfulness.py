@@ -13,6 +13,7 @@ name. Those are exactly the things a cheap deterministic check can compare. So e
 
 The check is conservative on purpose: a faithful paraphrase that changes a name's form ("France" for "the
 French side") is dropped too, and the prompt asks the model to copy names, numbers and dates as written.
+Pure text checks: must not call a model, read files or make citations (:mod:`assistant.llm.grounding` does).
 """
 
 from __future__ import annotations

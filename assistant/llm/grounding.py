@@ -6,6 +6,7 @@ Each marker of a kept sentence becomes the one sentence of that source that best
 with exact offsets through :func:`assistant.answer.citations.cite`, so ``article_text[start:end] == quote`` holds
 for LLM answers exactly as for extractive ones. Citations are renumbered 1..n in order of first use and the
 answer's markers rewritten to match; a source cited but never used drops out.
+It must not call a model or read files, and makes citations only through :func:`assistant.answer.citations.cite`.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ Prompt wording lives in text files so it can be read and changed without touchin
 comes from outside the prompt (article text, titles, the conversation) is placed inside delimiting elements
 (``<source ...>``, ``<turn ...>``) and cannot close them: a ``<`` that would start or end such an element is
 escaped, so a planted "</source> ignore previous instructions" stays inside its source.
+It owns reading ``prompts/*.txt`` and building messages; it must not call a model or hold prompt text inline.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 Each backend is a LangChain chat model from an optional package (``pip install 'briefings[openai]'`` or
 ``'briefings[ollama]'``), imported only when its mode is first used, so the default extractive mode needs
 neither. ``openai:`` talks to any OpenAI-compatible server (OpenAI itself, vLLM, llama.cpp's server,
-LM Studio) through ``OPENAI_BASE_URL``; ``ollama:`` to an Ollama server at ``OLLAMA_HOST``.
+LM Studio) at ``settings.openai_base_url``; ``ollama:`` to an Ollama server at ``settings.ollama_host``
+(the settings read ``OPENAI_BASE_URL``, ``OPENAI_API_KEY`` and ``OLLAMA_HOST`` once, at start-up). Must not
+read the environment itself, retrieve, answer or cite: it only turns messages into text.
 
 Every call has a timeout and is retried once on a transient failure (connection refused or reset,
 rate limit, server error) but not after a timeout, which would only double the wait. Third-party errors
@@ -18,7 +20,6 @@ answerer puts in the answer's ``mode`` when it falls back to the extractive answ
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
@@ -27,10 +28,12 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 from assistant.errors import AnswerBackendError, BriefingsError
+from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
 
 RETRY_PAUSE_SECONDS = 0.25
+DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"  # where Ollama listens unless told otherwise
 FailureReason = Literal["timeout", "unavailable", "error"]
 _TIMEOUT_ERRORS = frozenset({"APITimeoutError", "TimeoutException", "TimeoutError", "ReadTimeout", "ConnectTimeout"})
 _CONNECTION_ERRORS = frozenset(
@@ -122,23 +125,24 @@ def parse_mode(mode: str) -> tuple[str, str]:
     return provider.lower(), model.strip()
 
 
-def build_backend(mode: str, timeout: float) -> ChatBackend:
-    """The backend for ``mode``; raises :class:`AnswerBackendError` when it cannot be used.
+def build_backend(mode: str, settings: Settings) -> ChatBackend:
+    """The backend for ``mode`` with the settings' timeout; raises :class:`AnswerBackendError` if it cannot be used.
 
-    The mode names only a provider and a model. Where the model is served (``OPENAI_BASE_URL``,
-    ``OLLAMA_HOST``) and its key come from the operator's environment alone, never from a mode, and the
+    The mode names only a provider and a model. Where the model is served (``openai_base_url``,
+    ``ollama_host``) and its key come from the operator's settings alone, never from a mode, and the
     service builds a backend only for the modes its settings offer (``llm``, ``llm_choices``).
     """
     provider, model = parse_mode(mode)
-    return ChatBackend(f"{provider}:{model}", _FACTORIES[provider](model, timeout), timeout)
+    timeout = settings.llm_timeout
+    return ChatBackend(f"{provider}:{model}", _FACTORIES[provider](model, settings), timeout)
 
 
-def _openai(model: str, timeout: float) -> BaseChatModel:
+def _openai(model: str, settings: Settings) -> BaseChatModel:
     try:
         from langchain_openai import ChatOpenAI
     except ImportError:
         raise AnswerBackendError("openai:MODEL needs langchain-openai: pip install 'briefings[openai]'") from None
-    api_key, base_url = os.environ.get("OPENAI_API_KEY"), os.environ.get("OPENAI_BASE_URL")
+    api_key, base_url, timeout = settings.openai_api_key, settings.openai_base_url, settings.llm_timeout
     if not api_key and not base_url:
         raise AnswerBackendError(
             "openai:MODEL needs OPENAI_API_KEY, or OPENAI_BASE_URL for a local OpenAI-compatible server"
@@ -150,13 +154,17 @@ def _openai(model: str, timeout: float) -> BaseChatModel:
     return ChatOpenAI(model=model, temperature=0, **options)
 
 
-def _ollama(model: str, timeout: float) -> BaseChatModel:
+def _ollama(model: str, settings: Settings) -> BaseChatModel:
     try:
         from langchain_ollama import ChatOllama
     except ImportError:
         raise AnswerBackendError("ollama:MODEL needs langchain-ollama: pip install 'briefings[ollama]'") from None
-    # base_url unset: the ollama client reads OLLAMA_HOST (default http://127.0.0.1:11434).
-    return ChatOllama(model=model, temperature=0, client_kwargs={"timeout": timeout})
+    # Always given, so the ollama client never falls back to reading OLLAMA_HOST from the environment itself.
+    host = settings.ollama_host or DEFAULT_OLLAMA_HOST
+    chat: BaseChatModel = ChatOllama(
+        model=model, temperature=0, base_url=host, client_kwargs={"timeout": settings.llm_timeout}
+    )
+    return chat
 
 
-_FACTORIES: dict[str, Callable[[str, float], BaseChatModel]] = {"openai": _openai, "ollama": _ollama}
+_FACTORIES: dict[str, Callable[[str, Settings], BaseChatModel]] = {"openai": _openai, "ollama": _ollama}

@@ -7,6 +7,13 @@ query is ``BriefingService.ask`` (hybrid retrieval, evidence selection, a cited 
 pipeline only retrieves. Model loading is timed apart on both sides. Cold start and peak memory are taken
 from fresh processes, because a process that has already run the plain pipeline holds torch as well.
 The report keys are a contract (see DESIGN.md, "Bench report"); extra keys are informational.
+
+Owns: the bench report, timing our pipeline in this process and in fresh child processes (cold start, peak
+memory), and the terminal table of the report.
+
+Must not: touch the user's index or Chroma server (it builds a fresh embedded index in a temporary folder, or in
+an empty ``--index`` folder), judge whether a figure is fast enough (the tests check the report's shape only),
+or give the plain pipeline anything of ours beyond reading the files (``bench_plain`` keeps it apart).
 """
 
 from __future__ import annotations
@@ -23,10 +30,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from assistant.errors import BriefingsError, ConfigurationError
 from assistant.measure.bench_plain import measure_plain
+from assistant.measure.questions import read_questions
+from assistant.measure.stats import percentiles
 from assistant.settings import Settings
 from index.articles import Article, SourceFile, discover, load_article
 from index.embedding import resolve_model
@@ -64,28 +71,6 @@ def default_question_files(corpora: Sequence[Path]) -> list[Path]:
                 found.append(candidate)
                 break
     return found
-
-
-def read_questions(files: Sequence[Path]) -> list[str]:
-    """The ``question`` of every line (conversation lines, which have ``turns`` instead, are left out)."""
-    questions: list[str] = []
-    for path in files:
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as error:
-            raise ConfigurationError(f"Cannot read question set {path}: {error.strerror or error}") from None
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except ValueError:
-                raise ConfigurationError(f"{path}:{number} is not a JSON object") from None
-            if isinstance(item, dict) and str(item.get("question") or "").strip():
-                questions.append(str(item["question"]).strip())
-    if not questions:
-        raise ConfigurationError("No questions to time: pass --questions FILE (JSONL with a `question` per line)")
-    return questions
 
 
 def load_corpus(corpora: Sequence[Path]) -> list[tuple[SourceFile, Article]]:
@@ -141,6 +126,9 @@ def measure_ours(settings: Settings, corpora: Sequence[Path], questions: Sequenc
 
 def child_environment(settings: Settings) -> dict[str, str]:
     """The bench index and model cache for a fresh process; never a Chroma server the user has configured."""
+    # The one place outside settings that reads the environment, on purpose: a child process needs the caller's
+    # PATH, HOME, locale and virtualenv variables to start at all, and ``Settings`` holds only our own variables.
+    # The child builds its own Settings from what is passed here (tests/test_layout.py allows this copy by name).
     env = {name: value for name, value in os.environ.items() if name != "BRIEFINGS_CHROMA_URL"}
     env.update(BRIEFINGS_INDEX=str(settings.index), BRIEFINGS_MODEL_CACHE=str(settings.model_dir), HF_HUB_OFFLINE="1")
     return env
@@ -152,35 +140,29 @@ def briefings_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "assistant.adapters.cli"]
 
 
+def run_child(command: list[str], settings: Settings, what: str) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in a fresh process on the bench's index; a failure is an error quoting its last line."""
+    finished = subprocess.run(
+        command, env=child_environment(settings), capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT
+    )
+    if finished.returncode != 0:
+        raise BriefingsError(f"bench: {what} failed: {last_line(finished.stderr)}")
+    return finished
+
+
 def measure_cold_start(settings: Settings, question: str) -> float:
     """Wall time of ``briefings ask`` in a new process: interpreter, imports, model, index, first answer."""
     started = time.perf_counter()
-    finished = subprocess.run(
-        [*briefings_command(), "ask", question],
-        env=child_environment(settings),
-        capture_output=True,
-        text=True,
-        timeout=SUBPROCESS_TIMEOUT,
-    )
-    seconds = time.perf_counter() - started
-    if finished.returncode != 0:
-        raise BriefingsError(f"bench: `briefings ask` failed: {last_line(finished.stderr)}")
-    return seconds
+    run_child([*briefings_command(), "ask", question], settings, "`briefings ask`")
+    return time.perf_counter() - started
 
 
 def measure_peak_rss(settings: Settings, questions: Sequence[str], folder: Path) -> float:
     """Peak resident memory (MB) of a fresh process that loads the service and answers every question."""
     questions_file = folder / "questions.json"
     questions_file.write_text(json.dumps(list(questions)))
-    finished = subprocess.run(
-        [sys.executable, "-m", "assistant.measure.bench", "probe", str(questions_file)],
-        env=child_environment(settings),
-        capture_output=True,
-        text=True,
-        timeout=SUBPROCESS_TIMEOUT,
-    )
-    if finished.returncode != 0:
-        raise BriefingsError(f"bench: the memory probe failed: {last_line(finished.stderr)}")
+    command = [sys.executable, "-m", "assistant.measure.bench", "probe", str(questions_file)]
+    finished = run_child(command, settings, "the memory probe")
     return float(json.loads(finished.stdout.strip().splitlines()[-1])["peak_rss_mb"])
 
 
@@ -243,8 +225,8 @@ def build_report(
 ) -> dict[str, Any]:
     our_cps = corpus_chars / ours["ingest_seconds"]
     plain_cps = plain.chars / plain.ingest_seconds
-    our_p50, our_p95 = percentiles(ours["latencies_ms"])
-    plain_p50, plain_p95 = percentiles(plain.latencies_ms)
+    our_p50, our_p95 = percentiles(ours["latencies_ms"], (50, 95)) or (0.0, 0.0)
+    plain_p50, plain_p95 = percentiles(plain.latencies_ms, (50, 95)) or (0.0, 0.0)
     return {
         "corpus_docs": docs,
         "corpus_chars": corpus_chars,
@@ -283,14 +265,6 @@ def build_report(
         },
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
     }
-
-
-def percentiles(samples: Sequence[float]) -> tuple[float, float]:
-    """p50 and p95 (linear interpolation, as numpy does); an empty list is zeros rather than an error."""
-    if not samples:
-        return 0.0, 0.0
-    p50, p95 = np.percentile(np.asarray(samples, dtype=np.float64), [50, 95])
-    return float(p50), float(p95)
 
 
 def format_table(report: dict[str, Any]) -> str:

@@ -4,6 +4,11 @@ RecursiveCharacterTextSplitter(1000, 200) -> HuggingFaceEmbeddings (the same pac
 ``langchain_chroma.Chroma.from_documents`` -> ``similarity_search(k=4)``: what most retrieval-augmented
 assistants start from, so the ratios in the bench report say what our pipeline buys. It reads the same files
 through :func:`index.articles.load_article`, so both sides count the same characters.
+
+Owns: building and timing the plain pipeline in a folder it is given.
+
+Must not: use anything of ours beyond reading the files (no chunker, embedder, store or retrieval of ours, or
+the comparison would measure us against ourselves), nor tune the tutorial's settings in its favour or ours.
 """
 
 from __future__ import annotations

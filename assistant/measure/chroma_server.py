@@ -2,6 +2,11 @@
 
 Replicas in production point at a server someone runs and keeps (see the README, "Client/server mode"); this
 one lives in a temporary folder and dies with the ``with`` block, so a measurement never touches real data.
+
+Owns: starting ``chroma run`` on 127.0.0.1, waiting until it answers, and stopping it.
+
+Must not: bind anything but the loopback address, outlive the ``with`` block, or create collections (its users
+do that through the store).
 """
 
 from __future__ import annotations

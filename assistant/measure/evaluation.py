@@ -6,11 +6,17 @@ through the same history handling as the UI. A metric over an empty subset is ``
 It measures what a reader sees: the headline ``answer_correct`` looks at the displayed answer only, because a
 right quote beside a wrong answer still misleads anyone who does not open the source; and quotes are checked
 against each article as read from its own file, so a wrong offset cannot pass by agreeing with the index's copy.
+
+Owns: asking a question set (conversations turn by turn), scoring each answer, the eval report object and
+its LLM-mode section, and how a figure is printed (:func:`format_metric`).
+
+Must not: rename or drop a report key (DESIGN.md, "Eval report"); check a quote against the index's copy of
+an article; reach into the service's internals beyond ``ask``, ``warm_up`` and the store's article records;
+or print anything but its progress bar (the console adapter prints the summary, ``report`` the Markdown).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import string
 import sys
@@ -25,7 +31,8 @@ from assistant.answer.citations import is_verified
 from assistant.answer.conversation import (
     SHORT_ANSWER_WORDS,  # a short answer, as the report counts it, is a chat's short one
 )
-from assistant.errors import BriefingsError, CorpusNotFound
+from assistant.measure.questions import evidence_docs, load_question_set
+from assistant.measure.stats import percentiles
 from assistant.types import Answer
 from index.articles import HTML_SUFFIXES, Article, SourceFile, load_article
 
@@ -54,25 +61,7 @@ class Outcome:
     scores: dict[str, Any] = field(default_factory=dict)
 
 
-# ------------------------------------------------------------------------------------ question sets
-def load_question_set(path: Path) -> list[dict[str, Any]]:
-    """Read a JSONL question set; a bad line is an error that names the line."""
-    if not path.is_file():
-        raise CorpusNotFound(f"Question set not found: {path}")
-    items = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise BriefingsError(f"{path}:{number}: not valid JSON ({error.msg})") from None
-        if not isinstance(item, dict) or not ("question" in item or "turns" in item):
-            raise BriefingsError(f"{path}:{number}: needs a 'question' or 'turns' field")
-        items.append(item)
-    return items
-
-
+# ------------------------------------------------------------------------------------- asking
 def run_probes(items: list[dict[str, Any]], ask: Callable[[str, list[dict[str, str]]], Answer]) -> Iterator[Outcome]:
     """Ask every question (conversations turn by turn, carrying history) and yield outcomes."""
     for index, item in enumerate(items):
@@ -102,11 +91,6 @@ def _probe(item: dict[str, Any], probe_id: str, question: str, history: tuple[di
     answerable = bool(item.get("answerable", bool(answers)))
     docs = evidence_docs(item)
     return Probe(probe_id, question, answers, docs, answerable, str(item.get("type", "unknown")), history)
-
-
-def evidence_docs(item: dict[str, Any]) -> frozenset[str]:
-    """The article ids a question-set item names as its evidence (malformed entries are ignored)."""
-    return frozenset(str(e["doc"]) for e in item.get("evidence") or () if isinstance(e, dict) and "doc" in e)
 
 
 def _timed(probe: Probe, ask: Callable[[str, list[dict[str, str]]], Answer]) -> Outcome:
@@ -198,7 +182,6 @@ def build_report(outcomes: list[Outcome]) -> dict[str, Any]:
     unanswerable = [o for o in outcomes if not o.probe.answerable]
     with_docs = [o for o in answerable if o.probe.evidence_docs]
     citations = [flag for o in outcomes for flag in o.scores["verified"]]
-    latencies = sorted(o.seconds * 1000 for o in outcomes)
     return {
         "questions": len(outcomes),
         "answerable": len(answerable),
@@ -216,7 +199,7 @@ def build_report(outcomes: list[Outcome]) -> dict[str, Any]:
             "correct_abstain_rate": _mean([float(o.answer.abstained) for o in unanswerable]),
             "false_abstain_rate": _mean([float(o.answer.abstained) for o in answerable]),
         },
-        "latency_ms": {"p50": _percentile(latencies, 50), "p95": _percentile(latencies, 95)},
+        "latency_ms": _latency(outcomes),
         "by_type": _by_type(outcomes),
         "per_question": [_row(o) for o in outcomes],
     }
@@ -277,11 +260,13 @@ def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 4) if values else None
 
 
-def _percentile(ordered: list[float], percent: float) -> float | None:
-    if not ordered:
-        return None
-    index = min(len(ordered) - 1, max(0, round(percent / 100 * (len(ordered) - 1))))
-    return round(ordered[index], 1)
+def _latency(outcomes: list[Outcome]) -> dict[str, float | None]:
+    """p50 and p95 in ms, each an actual question's latency (nearest rank), ``None`` for an empty set."""
+    measured = percentiles([o.seconds * 1000 for o in outcomes], (50, 95), method="nearest")
+    if measured is None:
+        return {"p50": None, "p95": None}
+    p50, p95 = measured
+    return {"p50": round(p50, 1), "p95": round(p95, 1)}
 
 
 # ------------------------------------------------------------------------------ articles from disk

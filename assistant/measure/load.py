@@ -9,6 +9,12 @@ Two optional companions make it a safety test as well as a speed test: an upload
 briefings to ``POST /api/documents`` one after another while the askers run (an index that changes under
 load must not fail a question), and a sampler of the server's resident memory (``/proc/<pid>/status``), so
 the report shows whether memory stays bounded rather than only how fast answers come.
+
+Owns: the askers, the uploader and the memory sampler, and the load report and its summary.
+
+Must not: send to any address but the plan's URL (the CLI allows only this machine's servers unless told
+otherwise), run unbounded (every loop stops at the deadline, and at most ``concurrency`` requests are in
+flight), or import the service: it measures a server as its clients meet it, over HTTP.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import httpx
 import numpy as np
 
 from assistant.errors import BriefingsError
+from assistant.measure.stats import percentiles
 
 HEALTH_TIMEOUT_SECONDS = 10.0
 ERROR_PAUSE_SECONDS = 0.05
@@ -177,7 +184,7 @@ def run_load(plan: LoadPlan) -> dict[str, Any]:
     check_ready(plan)
     tally, elapsed = asyncio.run(_run(plan))
     latencies = np.asarray(tally.latencies_ms, dtype=np.float64)
-    p50, p95, p99 = np.percentile(latencies, [50, 95, 99]) if len(latencies) else (0.0, 0.0, 0.0)
+    p50, p95, p99 = percentiles(tally.latencies_ms, (50, 95, 99)) or (0.0, 0.0, 0.0)
     errors = sum(tally.errors.values())
     return {
         "url": plan.url,
@@ -192,9 +199,9 @@ def run_load(plan: LoadPlan) -> dict[str, Any]:
         "error_examples": tally.examples,
         "throughput_rps": round(len(latencies) / elapsed, 2) if elapsed > 0 else 0.0,
         "latency_ms": {
-            "p50": round(float(p50), 2),
-            "p95": round(float(p95), 2),
-            "p99": round(float(p99), 2),
+            "p50": round(p50, 2),
+            "p95": round(p95, 2),
+            "p99": round(p99, 2),
             "max": round(float(latencies.max()), 2) if len(latencies) else 0.0,
             "mean": round(float(latencies.mean()), 2) if len(latencies) else 0.0,
         },

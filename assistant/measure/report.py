@@ -2,6 +2,11 @@
 
 The chart is a PNG next to the Markdown file (``<name>.png``), drawn with matplotlib's non-interactive Agg
 backend so it works on servers and in CI.
+
+Owns: the Markdown layout of an eval report and its chart.
+
+Must not: compute or re-round a metric (it prints what :mod:`assistant.measure.evaluation` built, through the
+same :func:`~assistant.measure.evaluation.format_metric`), nor ask the service anything.
 """
 
 from __future__ import annotations

@@ -7,8 +7,13 @@ random topic centre plus noise, as real chunk embeddings cluster by subject; eac
 plus a little noise, so its true neighbours are that chunk and its topic. Recall@10 compares what Chroma
 returns through :meth:`index.store.ChunkStore.dense_search` (our retrieval's dense step) with exact search by
 brute force over the same vectors, which are regenerated block by block from the seed instead of being held in
-memory. The collection is configured exactly like ours (:data:`index.store.HNSW`) and is a scratch one: it is
-dropped at the end and never touches the ``briefings_*`` collections.
+memory. The collection is configured exactly like ours (:data:`index.chroma_client.HNSW`) and is a scratch
+one: it is dropped at the end and never touches the ``briefings_*`` collections.
+
+Owns: the synthetic chunks, filling a scratch collection size by size, and the scale report and its plot.
+
+Must not: write to a ``briefings_*`` collection or leave its scratch collection (or a temporary server) behind,
+time anything but Chroma's own ``add`` and the store's dense search, or hold a million vectors in memory.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import ConfigurationError
-from assistant.measure.bench import percentiles
 from assistant.measure.chroma_server import chroma_server
-from index.store import HNSW, ChunkStore, StoreLocation, _ChromaEmbeddingFunction, _connect
+from assistant.measure.stats import percentiles
+from index.chroma_client import HNSW, ChromaEmbeddingFunction, StoreLocation, connect
+from index.store import ChunkStore
 
 DEFAULT_SIZES = (10_000, 100_000, 300_000, 1_000_000)
 DIMENSION = 384
@@ -119,7 +125,8 @@ def chunk_id(row: int) -> str:
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
-    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    unit: np.ndarray = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    return unit
 
 
 @dataclass
@@ -165,7 +172,7 @@ class ScaleRun:
         exact = self.data.exact_neighbours(vectors[:recall_queries], size, RECALL_K)
         overlap = [len(set(f) & set(e.tolist())) for f, e in zip(found[:recall_queries], exact, strict=True)]
         recall = float(np.mean(overlap)) / RECALL_K
-        p50, p95 = percentiles(latencies)
+        p50, p95 = percentiles(latencies, (50, 95)) or (0.0, 0.0)
         return {
             "size": size,
             "inserted": added,
@@ -210,11 +217,11 @@ def run_scale(
         url = chroma_url or stack.enter_context(chroma_server())
         say(f"scale: Chroma server at {url}" + ("" if chroma_url else " (temporary)"))
         location = StoreLocation(Path("."), url)
-        client = _connect(location)  # the store module owns the client; the scratch collection is ours to fill
+        client = connect(location)  # the store's own client; the scratch collection is ours to fill
         name = f"briefings_scale_{uuid.uuid4().hex[:8]}"
         collection = client.create_collection(
             name,
-            embedding_function=_ChromaEmbeddingFunction(None),  # type: ignore[arg-type]
+            embedding_function=ChromaEmbeddingFunction(None),  # type: ignore[arg-type]
             configuration={"hnsw": HNSW},  # type: ignore[arg-type]
         )
         stack.callback(client.delete_collection, name)

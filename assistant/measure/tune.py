@@ -9,6 +9,13 @@ threshold is the one that helps a reader most on the same data (see :func:`_thre
 
 The shipped ``assistant/answer/model.json`` is made by ``make calibrate`` from the public news development set
 only, so the figures reported on the project's own question sets are measured on questions it never saw.
+
+Owns: fitting the ranking weights and the abstention model from question sets, through the service's
+``evidence`` and ``decide`` steps, into a :class:`~assistant.answer.confidence.Model`.
+
+Must not: write the model anywhere (the CLI decides where it goes), change how answers are ranked or refused
+(it fits numbers for the answer step's own formulas), or be run on the project's own question sets for the
+shipped model, whose figures would then no longer be measured on unseen questions.
 """
 
 from __future__ import annotations
@@ -21,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from assistant.answer.confidence import CONFIDENCE_SIGNALS, SIGNALS, ConfidenceModel, Model, Weights
-from assistant.measure.evaluation import contains_answer, evidence_docs, load_question_set
+from assistant.measure.evaluation import contains_answer
+from assistant.measure.questions import evidence_docs, load_question_set
 
 L2 = 0.01
 STEPS = 1500

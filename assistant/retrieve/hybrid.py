@@ -4,6 +4,10 @@ Dense search understands paraphrase; BM25 catches the rare names and numbers a q
 answer. Reciprocal rank fusion needs no score calibration between the two, which matters because BM25
 scores vary wildly with question length. After fusion at most ``max_chunks_per_article`` chunks of one
 article stay among the top passages, so one long article cannot crowd out the others.
+
+It owns search and fusion over the store and the lexical index, and keeping that lexical index current. Must
+not pick sentences, answer or cite (that is ``answer/``), talk to chromadb except through
+:class:`index.store.ChunkStore`, or import adapters.
 """
 
 from __future__ import annotations

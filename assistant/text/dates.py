@@ -2,7 +2,8 @@
 
 Loading reads the date line into the article's date, sentence splitting keeps it out of quotes, answer spans
 refuse to offer it as an answer, filters validate ``--since``/``--until`` and the faithfulness guard spells
-dates out; all of them must agree on what a date line is, so the patterns live once, here. Pure; no I/O.
+dates out; all of them must agree on what a date line is, so the patterns live once, here. Pure; no I/O,
+and must not import the index or the answer step, which both build on it.
 """
 
 from __future__ import annotations

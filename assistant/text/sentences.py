@@ -3,7 +3,8 @@
 Citations quote whole sentences, and a quote must equal ``text[start:end]``; so sentences are kept as
 offsets into the original text, never as re-joined strings. Segmentation is sentencex (rule-based, fast,
 handles abbreviations such as "Mr." and "U.S."); line breaks always end a sentence, because headings and
-bullet items in briefings carry no final full stop.
+bullet items in briefings carry no final full stop. It owns sentence offsets; it must not read files or
+import the index or the answer step, which both build on it.
 """
 
 from __future__ import annotations

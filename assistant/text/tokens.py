@@ -2,7 +2,8 @@
 
 Lower-cased, stop-word-free, Snowball-stemmed words. The lexical index (``index/lexical.py``) ranks by these
 terms and the answer step matches question words to sentence words with the same function, so the two can
-never disagree about what a word is. Pure functions; nothing here reads files or knows about the index.
+never disagree about what a word is. Pure functions; nothing here reads files or knows about the index,
+and it must not import the index or the answer step, which both build on it.
 """
 
 from __future__ import annotations

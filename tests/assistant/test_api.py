@@ -281,9 +281,9 @@ def test_ui_login_guards_the_chat(seed_service: BriefingService) -> None:
 
 
 # ----------------------------------------------------------------------------------- `briefings serve`
-def run_serve(*arguments: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def run_serve(*arguments: str, tmp_path: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environment = {name: value for name, value in os.environ.items() if not name.startswith("BRIEFINGS_")}
-    environment |= {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    environment |= {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
     command = [sys.executable, "-m", "assistant.adapters.cli", "serve", "--index", str(tmp_path / "index"), *arguments]
     return subprocess.run(command, cwd=PROJECT, env=environment, capture_output=True, text=True, timeout=120)
 
@@ -307,6 +307,15 @@ def test_serve_rejects_a_malformed_auth_in_one_line(tmp_path: Path) -> None:
     result = run_serve("--auth", "no-colon", "--port", str(free_port()), tmp_path=tmp_path)
     assert result.returncode != 0
     assert result.stderr.strip() == "error: --auth must be USER:PASSWORD, both non-empty"
+
+
+def test_serve_reads_the_login_from_briefings_auth_when_no_flag_is_given(tmp_path: Path) -> None:
+    result = run_serve("--port", str(free_port()), tmp_path=tmp_path, env={"BRIEFINGS_AUTH": "no-colon"})
+    assert result.returncode != 0
+    assert result.stderr.strip() == "error: --auth must be USER:PASSWORD, both non-empty"
+    flagged = run_serve("--auth", "ann:pw", "--host", "0.0.0.0", "--port", str(free_port()), tmp_path=tmp_path,
+                        env={"BRIEFINGS_AUTH": "no-colon"})  # fmt: skip
+    assert flagged.stderr.startswith("error: Refusing to serve on 0.0.0.0")  # the flag wins over the variable
 
 
 def test_serve_says_when_the_port_is_taken(tmp_path: Path) -> None:

@@ -12,6 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.errors import ConfigurationError
+from assistant.measure.questions import read_questions
+from assistant.measure.stats import percentiles
 from tests.conftest import SEED_CORPUS, SEED_DOC, run_cli
 
 Number = (int, float)
@@ -116,3 +119,21 @@ def test_synthetic_chunks_are_reproducible_and_exact_search_is_exact() -> None:
     queries = data.queries(size, 12)
     expected = np.argsort(-(queries @ everything.T), axis=1)[:, :10]
     assert np.array_equal(data.exact_neighbours(queries, size, 10), expected)
+
+
+def test_bench_latencies_interpolate_between_samples() -> None:
+    assert percentiles([40.0, 10.0, 30.0, 20.0], (50, 95)) == pytest.approx((25.0, 38.5))
+    assert percentiles([12.5], (50, 95, 99)) == (12.5, 12.5, 12.5)
+    assert percentiles([], (50, 95)) is None
+
+
+def test_bench_times_the_single_questions_of_a_set(tmp_path: Path) -> None:
+    questions = tmp_path / "questions.jsonl"
+    conversation = {"id": "c1", "turns": [{"user": "Who called?"}, {"user": "For how long?"}]}
+    lines = [{"question": " How long was the call? "}, conversation, {"question": ""}, {"question": "Who called?"}]
+    questions.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    assert read_questions([questions]) == ["How long was the call?", "Who called?"]
+    only_conversations = tmp_path / "conversations.jsonl"
+    only_conversations.write_text(json.dumps(conversation) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="No questions to time"):
+        read_questions([only_conversations])

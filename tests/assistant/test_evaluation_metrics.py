@@ -6,7 +6,11 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from assistant.errors import BriefingsError, CorpusNotFound
 from assistant.measure.evaluation import Outcome, Probe, SourceTexts, build_report, evaluate, score_outcome
+from assistant.measure.questions import load_question_set
 from assistant.service import BriefingService
 from assistant.settings import Settings
 from assistant.types import Answer, Citation
@@ -129,3 +133,26 @@ def test_evaluate_reads_cited_articles_from_their_files(make_settings: Callable[
     report = evaluate(service, questions)
     assert report["answer"]["answer_correct"] == 1.0
     assert report["citations"]["quote_verified"] == 0.0
+
+
+def test_latency_figures_are_actual_latencies_at_the_nearest_rank() -> None:
+    """The report's p50/p95 are the latencies at rank round(p/100 * (n - 1)), a tie going to the even rank."""
+    outcomes = []
+    for milliseconds in (40, 10, 30, 20):
+        outcome = scored(make_answer("an hour and 45 minutes"))
+        outcome.seconds = milliseconds / 1000
+        outcomes.append(outcome)
+    assert build_report(outcomes)["latency_ms"] == {"p50": 30.0, "p95": 40.0}  # linear would say 25.0 and 38.5
+    assert build_report([])["latency_ms"] == {"p50": None, "p95": None}
+
+
+def test_a_bad_question_set_is_an_error_that_names_the_line(tmp_path: Path) -> None:
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text('{"question": "How long was the call?"}\n\n{"turns": []}\nnot json\n', encoding="utf-8")
+    with pytest.raises(BriefingsError, match=r"questions.jsonl:4: not valid JSON"):
+        load_question_set(questions)
+    questions.write_text('{"question": "How long was the call?"}\n{"answers": ["an hour"]}\n', encoding="utf-8")
+    with pytest.raises(BriefingsError, match=r"questions.jsonl:2: needs a 'question' or 'turns' field"):
+        load_question_set(questions)
+    with pytest.raises(CorpusNotFound, match="Question set not found"):
+        load_question_set(tmp_path / "missing.jsonl")

@@ -50,7 +50,7 @@ Reply = Callable[[dict[str, Any]], str]
 # ------------------------------------------------------------------------------------ fixtures
 @pytest.fixture
 def llm_service(seed_settings: Settings) -> BriefingService:
-    """The seed index in LLM mode; a new service per test, so each builds its backend from this test's env."""
+    """The seed index in LLM mode against the stand-in; a new service per test, so each builds its own backend."""
     return BriefingService(seed_settings.model_copy(update={"llm": MODE, "llm_timeout": 5.0}))
 
 
@@ -174,13 +174,12 @@ def test_planted_instruction_reaches_the_model_only_inside_its_source(
 
 
 # ------------------------------------------------------------------------------- resilience
-def test_server_down_falls_back_quickly(seed_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_server_down_falls_back_quickly(seed_settings: Settings) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{closed_port}/v1")
-    monkeypatch.setenv("OPENAI_API_KEY", "dummy")
-    service = BriefingService(seed_settings.model_copy(update={"llm_timeout": 3.0, "llm_choices": MODE}))
+    closed = {"openai_base_url": f"http://127.0.0.1:{closed_port}/v1", "openai_api_key": "dummy"}
+    service = BriefingService(seed_settings.model_copy(update={"llm_timeout": 3.0, "llm_choices": MODE, **closed}))
     started = time.monotonic()
     answer = service.ask("How long was the call?", llm=MODE)
     assert time.monotonic() - started < 3.0

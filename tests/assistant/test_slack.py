@@ -28,8 +28,8 @@ import pytest
 import uvicorn
 
 from assistant.adapters.http import create_app
-from assistant.adapters.slack.app import RedactSecrets
 from assistant.adapters.slack.blocks import MAX_BLOCKS, MAX_SECTION_TEXT, answer_messages, feedback_ids, question_text
+from assistant.adapters.slack.config import RedactSecrets
 from assistant.adapters.slack.feedback import FeedbackStore, Vote, to_question
 from assistant.adapters.slack.state import Conversations
 from assistant.service import BriefingService
@@ -180,21 +180,27 @@ def slack() -> Iterator[SlackStandIn]:
     stand_in.close()
 
 
+def with_slack(settings: Settings, **variables: str) -> Settings:
+    """``settings`` as the server reads them when the operator also sets these ``SLACK_*`` variables."""
+    return Settings(**settings.model_dump(exclude_unset=True), **variables)
+
+
+def slack_configured(settings: Settings, api_url: str, token: str = TOKEN) -> Settings:
+    """``settings`` with Slack's three variables set, the Web API at ``api_url``."""
+    return with_slack(settings, SLACK_SIGNING_SECRET=SECRET, SLACK_BOT_TOKEN=token, SLACK_API_URL=api_url)
+
+
 @pytest.fixture(scope="module")
-def service(seed_settings: Settings) -> RecordingService:
-    recording = RecordingService(seed_settings)
+def service(seed_settings: Settings, slack: SlackStandIn) -> RecordingService:
+    recording = RecordingService(slack_configured(seed_settings, slack.api_url))
     recording.warm_up()
     return recording
 
 
 @pytest.fixture(scope="module")
-def server(service: RecordingService, slack: SlackStandIn) -> Iterator[LiveServer]:
+def server(service: RecordingService) -> Iterator[LiveServer]:
     """One configured server for the module (Slack settings are read once, when the app is built)."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("SLACK_SIGNING_SECRET", SECRET)
-        env.setenv("SLACK_BOT_TOKEN", TOKEN)
-        env.setenv("SLACK_API_URL", slack.api_url)
-        live = LiveServer(create_app(service))
+    live = LiveServer(create_app(service))
     yield live
     live.close()
 
@@ -552,12 +558,8 @@ def test_secrets_never_reach_the_logs(
 
 # -------------------------------------------------------------------------- other configurations
 @pytest.mark.parametrize("configured", [{}, {"SLACK_SIGNING_SECRET": SECRET}, {"SLACK_BOT_TOKEN": TOKEN}])
-def test_without_configuration_slack_answers_503(
-    seed_service: BriefingService, monkeypatch: pytest.MonkeyPatch, configured: dict[str, str]
-) -> None:
-    for name, value in configured.items():
-        monkeypatch.setenv(name, value)
-    live = LiveServer(create_app(seed_service))
+def test_without_configuration_slack_answers_503(seed_settings: Settings, configured: dict[str, str]) -> None:
+    live = LiveServer(create_app(BriefingService(with_slack(seed_settings, **configured))))
     try:
         for path in ("/slack/events", "/slack/commands", "/slack/interactions"):
             body = json.dumps({"challenge": "c", "type": "url_verification"}).encode()
@@ -567,16 +569,22 @@ def test_without_configuration_slack_answers_503(
         live.close()
 
 
-def test_a_refused_bot_token_is_logged_and_the_server_keeps_serving(
-    seed_service: BriefingService,
-    slack: SlackStandIn,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+def test_oauth_client_settings_are_warned_about_at_mount(
+    seed_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
-    monkeypatch.setenv("SLACK_BOT_TOKEN", REVOKED)
-    monkeypatch.setenv("SLACK_API_URL", slack.api_url)
-    live = LiveServer(create_app(seed_service))
+    oauth = with_slack(
+        slack_configured(seed_settings, "http://127.0.0.1:9/api/"),
+        SLACK_CLIENT_ID="123.456",
+        SLACK_CLIENT_SECRET="client-secret",
+    )
+    create_app(BriefingService(oauth))
+    assert "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are set" in caplog.text and "client-secret" not in caplog.text
+
+
+def test_a_refused_bot_token_is_logged_and_the_server_keeps_serving(
+    seed_settings: Settings, slack: SlackStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    live = LiveServer(create_app(BriefingService(slack_configured(seed_settings, slack.api_url, REVOKED))))
     try:
         response = send_event(live, event_callback(mention(CARD, "CREVOKED", new_ts())))
         assert response.status_code == 200  # acknowledged, so Slack does not retry a request that cannot succeed
@@ -589,15 +597,12 @@ def test_a_refused_bot_token_is_logged_and_the_server_keeps_serving(
 
 
 def test_an_unreachable_web_api_is_logged_and_left_to_slack_to_retry(
-    seed_service: BriefingService, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    seed_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}/api/"
-    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
-    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
-    monkeypatch.setenv("SLACK_API_URL", nowhere)
-    live = LiveServer(create_app(seed_service))
+    live = LiveServer(create_app(BriefingService(slack_configured(seed_settings, nowhere))))
     try:
         response = send_event(live, event_callback(mention(CARD, "CNOWHERE", new_ts())))
         assert response.status_code == 500 and "Traceback" not in response.text

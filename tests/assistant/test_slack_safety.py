@@ -35,8 +35,6 @@ from assistant.settings import Settings
 from assistant.types import Answer
 from tests.assistant.test_slack import (
     CARD,
-    SECRET,
-    TOKEN,
     LiveServer,
     RecordingService,
     SlackStandIn,
@@ -50,6 +48,7 @@ from tests.assistant.test_slack import (
     posted,
     send_event,
     signature_headers,
+    slack_configured,
     to,
     vote_fields,
 )
@@ -85,20 +84,16 @@ def elsewhere() -> Iterator[SlackStandIn]:
 
 
 @pytest.fixture(scope="module")
-def service(seed_settings: Settings) -> FailingService:
-    failing = FailingService(seed_settings)
+def service(seed_settings: Settings, slack: SlackStandIn) -> FailingService:
+    failing = FailingService(slack_configured(seed_settings, slack.api_url))
     failing.warm_up()
     return failing
 
 
 @contextmanager
-def serving(service: RecordingService, slack: SlackStandIn) -> Iterator[LiveServer]:
+def serving(service: RecordingService) -> Iterator[LiveServer]:
     """A freshly built app (Slack settings and state are read when the app is built)."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("SLACK_SIGNING_SECRET", SECRET)
-        env.setenv("SLACK_BOT_TOKEN", TOKEN)
-        env.setenv("SLACK_API_URL", slack.api_url)
-        live = LiveServer(create_app(service))
+    live = LiveServer(create_app(service))
     try:
         yield live
     finally:
@@ -106,8 +101,8 @@ def serving(service: RecordingService, slack: SlackStandIn) -> Iterator[LiveServ
 
 
 @pytest.fixture(scope="module")
-def server(service: FailingService, slack: SlackStandIn) -> Iterator[LiveServer]:
-    with serving(service, slack) as live:
+def server(service: FailingService) -> Iterator[LiveServer]:
+    with serving(service) as live:
         yield live
 
 
@@ -239,10 +234,10 @@ def test_a_delivery_answered_before_a_restart_is_not_answered_again(
 ) -> None:
     channel, ts = "CRESTART", new_ts()
     delivery = event_callback(mention(CARD, channel, ts))
-    with serving(service, slack) as before:
+    with serving(service) as before:
         assert send_event(before, delivery).status_code == 200
         slack.wait_for(posted(channel, ts))
-    with serving(service, slack) as after:  # a new app object on the same index folder
+    with serving(service) as after:  # a new app object on the same index folder
         assert send_event(after, delivery, X_Slack_Retry_Num="1").status_code == 200
         ask_in_channel(after, slack, CARD, "CRESTARTSENTINEL")
     assert len(slack.matching(posted(channel, ts))) == 1
@@ -275,7 +270,7 @@ def test_each_kind_of_delivery_has_a_stable_key() -> None:
 def test_an_unwritable_state_folder_falls_back_to_memory_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="assistant.adapters.slack.app")
+    caplog.set_level(logging.WARNING, logger="assistant.adapters.slack.state")
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder", encoding="utf-8")
     deliveries = Deliveries.in_folder(blocked / "index")

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.adapters.ui import ChatAdapter, answer_markdown, highlighted_context
+from assistant.adapters.ui import ChatAdapter
+from assistant.adapters.ui_render import answer_markdown, highlighted_context
 from assistant.errors import DocumentRejected
 from assistant.service import BriefingService, upload_file_name
 from tests.assistant.test_api import CARD_ANSWER, CARD_QUESTION, serving

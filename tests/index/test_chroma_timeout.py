@@ -106,7 +106,7 @@ def outcome_within(seconds: float, call: Callable[[], Any]) -> tuple[BaseExcepti
 
 @pytest.fixture
 def embedder(model_cache: Path) -> Embedder:
-    return load_embedder(None, cache_dir=model_cache)
+    return load_embedder(None, "onnx-int8", cache_dir=model_cache)
 
 
 def test_opening_a_server_that_never_answers_fails_in_seconds(

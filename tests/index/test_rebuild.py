@@ -13,6 +13,7 @@ from chromadb.api.client import SharedSystemClient
 import assistant.retrieve.hybrid
 import index.ingest
 import index.store
+import index.store_staging
 from assistant.service import BriefingService
 from assistant.settings import Settings
 from index.embedding import Embedder, Encoded
@@ -121,7 +122,7 @@ def test_a_kill_during_the_swap_is_finished_by_whoever_opens_the_index_next(
     BriefingService(settings).ingest([old])
     clean = make_settings(index=settings.index.parent / "clean")
     BriefingService(clean).ingest([new])
-    rename, delete = index.store._rename, index.store._delete_collection
+    rename, delete = index.store_staging._rename, index.store_staging.delete_collection
 
     def renamed(collection, name: str) -> None:  # type: ignore[no-untyped-def]
         if killed_before == f"rename to {name}":
@@ -134,8 +135,8 @@ def test_a_kill_during_the_swap_is_finished_by_whoever_opens_the_index_next(
         delete(client, name)
 
     with monkeypatch.context() as patch:
-        patch.setattr(index.store, "_rename", renamed)
-        patch.setattr(index.store, "_delete_collection", deleted)
+        patch.setattr(index.store_staging, "_rename", renamed)
+        patch.setattr(index.store_staging, "delete_collection", deleted)
         with pytest.raises(Killed):
             BriefingService(settings).ingest([new], rebuild=True)
     assert collection_names(settings.location) == LEFT_BY_A_KILL[killed_before]

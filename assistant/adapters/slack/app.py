@@ -1,5 +1,10 @@
 """Slack: ask the briefings by mentioning the bot, in a DM, or with a slash command; answers come in the thread.
 
+A thin translation between Slack and :class:`BriefingService`: this module owns the routes, the bolt app
+and the replies; the layout of a reply is :mod:`.blocks`, what is remembered between requests :mod:`.state`
+and :mod:`.feedback`, the configuration and log redaction :mod:`.config`. It must not compute answers, touch
+the index or read the environment.
+
 Routes on the same FastAPI app as the API and the UI (all ``POST``):
 
 - ``/slack/events``: the Events API (``app_mention``, ``message.im``, the ``url_verification`` challenge)
@@ -17,7 +22,7 @@ Why it is built this way:
   free to acknowledge the next request.
 - Slack redelivers (retries carry ``X-Slack-Retry-Num``; duplicates happen): each event, each message, each
   slash command and each button click is handled at most once, even across a restart or several workers
-  (the keys are kept in SQLite beside the index; see ``slack_state``).
+  (the keys are kept in SQLite beside the index; see :mod:`.state`).
 - A thread is a conversation: its last turns are kept in memory (bounded per thread and in number of
   threads) and passed to the service as history, so "who started it?" is understood.
 - Replies to slash commands and clicks go to the request's ``response_url`` only when it is Slack's
@@ -26,8 +31,9 @@ Why it is built this way:
   the user through the Web API (``chat.postEphemeral``) instead.
 - A failure while answering shows the user one fixed line; the exception and its traceback go to the log
   only. The project's own ``BriefingsError`` messages are written for users and shown as they are.
-- The bot token reaches Slack only in the Authorization header; it and the signing secret are read once at
-  mount, kept out of ``repr`` and scrubbed from every log record the Slack code (and slack-sdk/bolt) writes.
+- The bot token reaches Slack only in the Authorization header; it and the signing secret are taken from the
+  settings once at mount, kept out of ``repr`` and scrubbed from every log record the Slack code (and
+  slack-sdk/bolt) writes.
 """
 
 from __future__ import annotations
@@ -35,11 +41,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 import re
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -63,6 +67,7 @@ from assistant.adapters.slack.blocks import (
     question_text,
     text_message,
 )
+from assistant.adapters.slack.config import DEFAULT_API_URL, RedactSecrets, SlackConfig
 from assistant.adapters.slack.feedback import FeedbackStore, Verdict
 from assistant.adapters.slack.state import (
     Conversations,
@@ -78,7 +83,6 @@ from assistant.service import BriefingService
 from assistant.types import Answer
 
 SLACK_PATHS = ("/slack/events", "/slack/commands", "/slack/interactions")
-DEFAULT_API_URL = "https://slack.com/api/"
 SLACK_TIMEOUT_SECONDS = 10  # every Web API and response_url call
 MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are a few KB; this stops a body from eating memory
 SLACK_RESPONSE_HOST = "hooks.slack.com"  # where Slack's response_urls point (commands, actions, shortcuts)
@@ -93,55 +97,6 @@ THANKS: dict[Verdict, str] = {
 
 log = logging.getLogger(__name__)
 _slack_log = logging.getLogger(f"{__name__}.bolt")  # slack-bolt and slack-sdk log through this one
-
-_TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
-
-
-# ------------------------------------------------------------------------------------ configuration
-@dataclass(frozen=True)
-class SlackConfig:
-    """The three environment variables of the contract, read once at mount."""
-
-    signing_secret: str | None = field(default=None, repr=False)
-    bot_token: str | None = field(default=None, repr=False)
-    api_url: str = DEFAULT_API_URL
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> SlackConfig:
-        env = os.environ if environ is None else environ
-        api_url = (env.get("SLACK_API_URL") or "").strip() or DEFAULT_API_URL
-        return cls(
-            (env.get("SLACK_SIGNING_SECRET") or "").strip() or None,
-            (env.get("SLACK_BOT_TOKEN") or "").strip() or None,
-            api_url if api_url.endswith("/") else api_url + "/",
-        )
-
-    @property
-    def missing(self) -> list[str]:
-        """Names of the required variables that are unset (names only: never values)."""
-        wanted = {"SLACK_SIGNING_SECRET": self.signing_secret, "SLACK_BOT_TOKEN": self.bot_token}
-        return [name for name, value in wanted.items() if not value]
-
-
-class RedactSecrets(logging.Filter):
-    """Scrub Slack tokens (and the configured secrets) from log records before any handler sees them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._secrets: set[str] = set()
-
-    def add(self, *secrets: str | None) -> None:
-        self._secrets.update(secret for secret in secrets if secret)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = _TOKEN.sub("xox?-(redacted)", message)
-        for secret in self._secrets:
-            clean = clean.replace(secret, "(redacted)")
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
-
 
 _REDACT = RedactSecrets()
 for _logger in (log, _slack_log):
@@ -377,7 +332,7 @@ def _logged(function: Any) -> Any:
 # ----------------------------------------------------------------------------------------- mount
 def mount(app: FastAPI, service: BriefingService) -> None:
     """Attach the Slack routes to ``app``; without configuration they answer 503."""
-    handler = _handler(SlackConfig.from_env(), service)
+    handler = _handler(SlackConfig.from_settings(service.settings), service)
 
     async def slack(request: Request) -> Response:
         if handler is None:
@@ -397,7 +352,7 @@ def _handler(config: SlackConfig, service: BriefingService) -> AsyncSlackRequest
         log.info("Slack is not configured (%s unset): /slack/* answer 503", ", ".join(config.missing))
         return None
     _REDACT.add(config.signing_secret, config.bot_token)
-    if os.environ.get("SLACK_CLIENT_ID") and os.environ.get("SLACK_CLIENT_SECRET"):
+    if config.wants_oauth:
         log.warning("Slack: SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are set, which makes slack-bolt expect OAuth installs")
     try:
         deliveries = Deliveries.in_folder(service.settings.index)

@@ -14,6 +14,8 @@ answer) and the nearest sources instead.
 
 The way back lives here too: :func:`question_text` reads a question out of Slack's mrkdwn (mentions
 dropped, links by their label, entities decoded), the inverse of :func:`escape`.
+
+Owns only the layout; must not call the service, talk to Slack or compute anything about the answer itself.
 """
 
 from __future__ import annotations

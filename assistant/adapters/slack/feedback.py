@@ -12,6 +12,8 @@ the question-set JSONL of DESIGN.md, ready for a human to check and for ``briefi
 
 A follow-up asked inside a conversation is exported as a conversation (``turns``), because it cannot be
 understood without the questions before it.
+
+Owns the votes' storage and export; must not talk to Slack, compute answers or touch the index's own files.
 """
 
 from __future__ import annotations

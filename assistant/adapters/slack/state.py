@@ -20,6 +20,8 @@ A thread's conversation history is kept in memory, bounded twice: the last :data
 thread, and at most :data:`MAX_CONVERSATIONS` threads, the least recently used (asked in or read) forgotten
 first. Which events are questions at all, and which conversation each belongs to, is decided here too
 (:func:`from_a_person`, :func:`place_of`), since that is what the history is keyed by.
+
+Owns only this bookkeeping; must not talk to Slack, call the service or read the environment.
 """
 
 from __future__ import annotations

@@ -1,0 +1,172 @@
+"""The performance commands of ``briefings``: ``bench``, ``scale`` and ``load``.
+
+Owns only the translation from flags to :mod:`assistant.measure` runs and their printed or written reports; the
+measuring itself lives in :mod:`assistant.measure`. Must not answer questions or open the index itself, and must
+not read the environment: defaults come from :class:`assistant.settings.Settings`. The commands are registered
+on the one ``briefings`` app by :func:`add_measure_commands`, after the everyday verbs, so ``--help`` lists them
+in that order.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from assistant.adapters.cli_common import settings_from, user_errors
+from assistant.errors import ConfigurationError
+
+
+def add_measure_commands(app: typer.Typer) -> None:
+    """Register ``bench``, ``scale`` and ``load`` on ``app``."""
+    app.command("bench")(bench_command)
+    app.command("scale")(scale_command)
+    app.command("load")(load_command)
+
+
+def stop_cleanly_on_sigterm() -> None:
+    """Long measurements start servers and fill temporary folders: a ``kill`` must clean up as Ctrl-C does."""
+    import signal
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+@user_errors
+def bench_command(
+    corpus: Annotated[
+        list[Path] | None,
+        typer.Option("--corpus", help="Corpus folder, repeatable (default: corpus/ and ../shared/corpora/news-2024q1)"),
+    ] = None,
+    questions: Annotated[
+        list[Path] | None,
+        typer.Option("--questions", help="Question set (JSONL), repeatable (default: each corpus's own)"),
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the bench report here")] = None,
+    index: Annotated[
+        Path | None,
+        typer.Option("--index", help="Build the bench index here, kept afterwards (default: a temporary folder)"),
+    ] = None,
+) -> None:
+    """Time ingest, queries, cold start and memory beside the plain LangChain pipeline (see README, Performance)."""
+    from assistant.measure.bench import default_corpora, default_question_files, ensure_empty, format_table, run_bench
+
+    stop_cleanly_on_sigterm()
+
+    settings = settings_from()
+    corpora = list(corpus) if corpus else default_corpora(settings)
+    question_files = list(questions) if questions else default_question_files(corpora)
+    if index is not None:
+        ensure_empty(index)
+    report = run_bench(settings, corpora, question_files, index, say=lambda line: typer.echo(line, err=True))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report, indent=2) + "\n")
+    typer.echo(format_table(report))
+
+
+@user_errors
+def scale_command(
+    sizes: Annotated[str, typer.Option("--sizes", help="Collection sizes to measure at, increasing")] = (
+        "10000,100000,300000,1000000"
+    ),
+    chroma_url: Annotated[
+        str | None,
+        typer.Option("--chroma-url", help="Chroma server to fill a scratch collection on (default: a temporary one)"),
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results here (after every size)")] = None,
+    plot_out: Annotated[Path | None, typer.Option("--plot", help="Draw the curves into this PNG")] = None,
+    queries: Annotated[int, typer.Option("--queries", min=1, help="Timed queries per size")] = 200,
+    recall_queries: Annotated[
+        int, typer.Option("--recall-queries", min=1, help="Of those, how many are checked against exact search")
+    ] = 100,
+    text_chars: Annotated[
+        int, typer.Option("--text-chars", min=0, help="Characters of text per synthetic chunk (0: none)")
+    ] = 800,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic vectors and texts")] = 0,
+) -> None:
+    """Insert rate, dense query latency and recall@10 of Chroma as it grows (see README, Performance)."""
+    from assistant.measure.scale_bench import SyntheticChunks, parse_sizes, plot, run_scale
+
+    stop_cleanly_on_sigterm()
+
+    data = SyntheticChunks(seed=seed, text_chars=text_chars)
+    candidates = settings_from().candidates
+
+    def save(report: dict[str, Any]) -> None:  # after every size, so a long run that dies keeps its results
+        typer.echo(f"scale: {report['points'][-1]['size']:,} chunks measured", err=True)
+        if json_out:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            json_out.write_text(json.dumps(report, indent=2) + "\n")
+        if plot_out:
+            plot(report, plot_out)
+
+    say = functools.partial(typer.echo, err=True)
+    report = run_scale(parse_sizes(sizes), chroma_url, queries, recall_queries, candidates, data, say, save)
+    typer.echo(f"{'chunks':>10}  {'inserts/s':>10}  {'p50 ms':>7}  {'p95 ms':>7}  recall@10")
+    for point in report["points"]:
+        rate = point["inserts_per_second"] or 0
+        typer.echo(
+            f"{point['size']:>10,}  {rate:>10,.0f}  {point['query_p50_ms']:>7.2f}  {point['query_p95_ms']:>7.2f}  "
+            f"{point['recall_at_10']:.3f}"
+        )
+
+
+@user_errors
+def load_command(
+    url: Annotated[
+        str, typer.Option("--url", help="Base URL of a running `briefings serve`")
+    ] = "http://127.0.0.1:7860",
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=1000, help="Askers in flight at once")] = 50,
+    seconds: Annotated[float, typer.Option("--seconds", min=0.1, help="How long to keep asking")] = 60.0,
+    questions: Annotated[
+        Path | None, typer.Option("--questions", help="Question set (JSONL) (default: corpus/questions.jsonl)")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here")] = None,
+    token: Annotated[
+        str | None,
+        typer.Option("--token", help=r"Bearer token, if the server wants one \[env var: BRIEFINGS_API_TOKEN]"),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="Seconds one answer may take before it counts as an error")
+    ] = 60.0,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow a server that is not on this machine")
+    ] = False,
+    upload: Annotated[
+        list[Path] | None,
+        typer.Option("--upload", help="Briefing file or folder to upload, one file after another, during the run"),
+    ] = None,
+    server_pid: Annotated[
+        int | None, typer.Option("--server-pid", help="Sample this server process's memory (RSS) during the run")
+    ] = None,
+) -> None:
+    """Ask a running server many questions at once; report throughput, p50/p95/p99 latency and errors.
+
+    With ``--upload`` the server also indexes new briefings while it answers; with ``--server-pid`` the
+    report shows its memory over the run."""
+    import httpx
+
+    from assistant.adapters.exposure import is_loopback
+    from assistant.measure.load import LoadPlan, format_summary, run_load, upload_files
+    from assistant.measure.questions import read_questions
+
+    stop_cleanly_on_sigterm()
+
+    host = httpx.URL(url).host
+    if not host or not (is_loopback(host) or allow_remote):
+        raise ConfigurationError(f"Refusing to load {url}: only this machine's servers by default (--allow-remote)")
+    settings = settings_from()
+    asked = read_questions([questions or settings.corpus / "questions.jsonl"])
+    files = upload_files(upload or [])
+    bearer = token if token is not None else settings.api_token
+    report = run_load(LoadPlan(url.rstrip("/"), asked, concurrency, seconds, timeout, bearer, files, server_pid))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report, indent=2) + "\n")
+    typer.echo(format_summary(report))

@@ -1,0 +1,180 @@
+"""The extractive answer path for one question: check it, retrieve, rank the evidence, pick the answer, time it.
+
+It owns the order of the answer steps (:mod:`assistant.answer.conversation` for follow-ups, the retriever,
+:mod:`assistant.answer.evidence` for ranking, :mod:`assistant.answer.extractive` for the answer) and the
+:class:`Evidence` handed between them. The loaded objects it works with (retriever, article texts, embedder,
+fitted model) come from whoever holds them, through :class:`AnswerParts`, and are touched only when a step
+needs them, so a question that fails its checks loads nothing. Must not load or build those objects itself,
+or import chromadb, ``llm/`` or adapters.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from assistant.answer.confidence import Model
+from assistant.answer.conversation import (
+    History,
+    Turn,
+    earlier_answers,
+    focused_question,
+    is_follow_up,
+    previous_search,
+    standalone_question,
+    turns_from,
+)
+from assistant.answer.evidence import ArticleTexts, Candidate, gather, score
+from assistant.answer.extractive import Extracted, extract_answer
+from assistant.answer.shapes import question_shape
+from assistant.answer.support import key_terms, question_names
+from assistant.errors import EmptyQuestion, QuestionTooLong
+from assistant.retrieve.filters import date_bounds
+from assistant.retrieve.hybrid import HybridRetriever
+from assistant.settings import Settings
+from assistant.types import Answer, Passage
+from index.embedding import Embedder
+
+CONTINUITY_PASSAGES = 2  # passages of the previous question's articles that a follow-up keeps in view
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What retrieval and evidence ranking found for one question."""
+
+    query: str
+    passages: list[Passage]
+    ranked: list[Candidate]
+    follow_up: bool
+    retrieve_ms: float
+    focus: str  # the question with its pronoun resolved ("Who started the call?"): what the evidence answers
+
+
+class AnswerParts(Protocol):
+    """The loaded objects the answer path uses; properties, so each is loaded only when a step needs it."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def retriever(self) -> HybridRetriever: ...
+
+    @property
+    def articles(self) -> ArticleTexts: ...
+
+    @property
+    def embedder(self) -> Embedder: ...
+
+    @property
+    def model(self) -> Model: ...
+
+
+def validate_question(question: str, max_chars: int) -> str:
+    """The question, trimmed; empty or over-long questions raise with a message that says so."""
+    text = (question or "").strip()
+    if not text:
+        raise EmptyQuestion("The question is empty: type a question about the briefings")
+    if len(text) > max_chars:
+        raise QuestionTooLong(f"The question is {len(text)} characters long; the limit is {max_chars}")
+    return text
+
+
+def answer_extractively(
+    parts: AnswerParts,
+    question: str,
+    history: History,
+    since: str | None,
+    until: str | None,
+    abstain_below: float | None = None,
+) -> Answer:
+    """The extractive :class:`Answer`, with its passages and how long retrieval and answering took."""
+    question = validate_question(question, parts.settings.max_question_chars)
+    if parts.settings.entity_spans == "spacy":  # loaded once; missing is a one-line error, not a fallback
+        from assistant.answer.spans import preload
+
+        preload()
+    since, until = date_bounds(since, until)
+    started = time.perf_counter()
+    evidence = find_evidence(parts, question, turns_from(history), since, until)
+    extracted = decide(parts, question, evidence, evidence.ranked, abstain_below)
+    finished = time.perf_counter()
+    return Answer(
+        question=question,
+        answer=extracted.text,
+        abstained=extracted.abstained,
+        citations=extracted.citations,
+        passages=tuple(evidence.passages),
+        mode="extractive",
+        timings_ms={
+            "retrieve": evidence.retrieve_ms,
+            "answer": (finished - started) * 1000 - evidence.retrieve_ms,
+            "total": (finished - started) * 1000,
+        },
+        confidence=extracted.confidence,
+        standalone_question=evidence.query,
+        alternatives=extracted.alternatives,
+        closest=extracted.closest,
+    )
+
+
+def decide(
+    parts: AnswerParts, question: str, evidence: Evidence, ranked: list[Candidate], abstain_below: float | None = None
+) -> Extracted:
+    """The extractive answer over ranked evidence (``tune`` passes its own ranking and threshold)."""
+    focus = evidence.focus
+    shape = question_shape(question)
+    settings = parts.settings
+    return extract_answer(
+        ranked,
+        shape,
+        evidence.query,
+        parts.articles,
+        parts.model.confidence,
+        settings.abstain_below if abstain_below is None else abstain_below,
+        evidence.follow_up,
+        settings.entity_spans == "spacy",
+        question_names(focus),
+        parts.retriever.lexical.knows,
+        key_terms(focus, shape.head),
+    )
+
+
+def find_evidence(
+    parts: AnswerParts,
+    question: str,
+    history: list[Turn],
+    since: str | None = None,
+    until: str | None = None,
+    exclude: frozenset[str] = frozenset(),
+) -> Evidence:
+    """Retrieval and ranked evidence for a question in its conversation.
+
+    ``exclude`` hides articles from retrieval (``tune`` hides a question's evidence articles to see what an
+    unanswerable question looks like).
+    """
+    started = time.perf_counter()
+    passages_wanted = parts.settings.passages
+    query = standalone_question(question, history)
+    follow_up = bool(history) and is_follow_up(question)
+    passages = parts.retriever.retrieve(query, passages_wanted, since, until, exclude)
+    previous = previous_search(history) if follow_up else None
+    if previous:  # keep the previous question's articles in view, or "it" drifts to another article
+        kept = parts.retriever.retrieve(previous, CONTINUITY_PASSAGES, since, until, exclude)
+        seen = {passage.chunk.id for passage in kept}
+        passages = (kept + [p for p in passages if p.chunk.id not in seen])[:passages_wanted]
+    retrieve_ms = (time.perf_counter() - started) * 1000
+    focus = focused_question(question, history)
+    ranked = rank_evidence(parts, focus, query, passages, earlier_answers(question, history))
+    return Evidence(query, passages, ranked, follow_up, retrieve_ms, focus)
+
+
+def rank_evidence(
+    parts: AnswerParts, question: str, query: str, passages: list[Passage], said: Sequence[str] = ()
+) -> list[Candidate]:
+    """Candidate sentences from the top passages, scored and best first."""
+    shape = question_shape(question)
+    candidates = gather(passages, parts.settings.evidence_passages)
+    weights = parts.model.weights
+    return score(candidates, question, query, shape, parts.retriever.lexical, weights, parts.embedder, said)
