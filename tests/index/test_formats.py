@@ -61,13 +61,13 @@ def test_pdf_text_title_date_and_page_starts() -> None:
     assert extracted.attachments == ()
 
 
-@pytest.mark.parametrize(("sentence", "page"), [(files.BRIEFING_PAGES[page][1][0], page + 1) for page in range(3)])
-def test_a_sentence_is_found_by_offsets_on_its_page(sentence: str, page: int) -> None:
+@pytest.mark.parametrize(("sentence", "page_number"), [(files.BRIEFING_PAGES[i][1][0], i + 1) for i in range(3)])
+def test_a_sentence_is_found_by_offsets_on_its_page(sentence: str, page_number: int) -> None:
     extracted = extract_pdf(files.briefing_pdf())
     start, end = span_of(extracted, sentence)
     assert extracted.text[start:end] == sentence
-    assert page_of(extracted.pages, start) == page
-    assert page_of(extracted.pages, end - 1) == page
+    assert page_of(extracted.pages, start) == page_number
+    assert page_of(extracted.pages, end - 1) == page_number
 
 
 @pytest.mark.parametrize(
