@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +18,14 @@ from index.ingest import ChunkingSettings
 from index.store import StoreLocation
 
 MAX_QUESTION_CHARS = 2000
+
+
+def _outside_variable(variable: str, description: str, *, secret: bool = False) -> Any:
+    """A setting read from another service's own variable (``SLACK_BOT_TOKEN``), not a ``BRIEFINGS_`` one;
+    the field name also works, for code that builds Settings directly. Secrets stay out of ``repr``."""
+    return Field(
+        None, repr=not secret, validation_alias=AliasChoices(variable, variable.lower()), description=description
+    )
 
 
 class Settings(BaseSettings):
@@ -92,50 +100,35 @@ class Settings(BaseSettings):
     )
     # Variables named by the services they configure (Slack's and the LLM clients' own conventions), so they
     # keep their usual names rather than a BRIEFINGS_ prefix.
-    slack_signing_secret: str | None = Field(
-        None,
-        repr=False,
-        validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret"),
-        description="Slack app's signing secret; with `SLACK_BOT_TOKEN` it turns the Slack routes on.",
+    slack_signing_secret: str | None = _outside_variable(
+        "SLACK_SIGNING_SECRET",
+        "Slack app's signing secret; with `SLACK_BOT_TOKEN` it turns the Slack routes on.",
+        secret=True,
     )
-    slack_bot_token: str | None = Field(
-        None,
-        repr=False,
-        validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token"),
-        description="Slack bot token (`xoxb-…`) used to post answers.",
+    slack_bot_token: str | None = _outside_variable(
+        "SLACK_BOT_TOKEN", "Slack bot token (`xoxb-…`) used to post answers.", secret=True
     )
-    slack_api_url: str | None = Field(
-        None,
-        validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url"),
-        description="Slack Web API base URL; unset = https://slack.com/api/.",
+    slack_api_url: str | None = _outside_variable(
+        "SLACK_API_URL", "Slack Web API base URL; unset = https://slack.com/api/."
     )
-    slack_client_id: str | None = Field(
-        None,
-        repr=False,
-        validation_alias=AliasChoices("SLACK_CLIENT_ID", "slack_client_id"),
-        description="Leave unset: together with `SLACK_CLIENT_SECRET` it makes slack-bolt expect OAuth installs.",
+    slack_client_id: str | None = _outside_variable(
+        "SLACK_CLIENT_ID",
+        "Leave unset: together with `SLACK_CLIENT_SECRET` it makes slack-bolt expect OAuth installs.",
+        secret=True,
     )
-    slack_client_secret: str | None = Field(
-        None,
-        repr=False,
-        validation_alias=AliasChoices("SLACK_CLIENT_SECRET", "slack_client_secret"),
-        description="Paired with `SLACK_CLIENT_ID`; see there.",
+    slack_client_secret: str | None = _outside_variable(
+        "SLACK_CLIENT_SECRET", "Paired with `SLACK_CLIENT_ID`; see there.", secret=True
     )
-    openai_api_key: str | None = Field(
-        None,
-        repr=False,
-        validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key"),
-        description="Key for `openai:MODEL` answers (may be unset for a local OpenAI-compatible server).",
+    openai_api_key: str | None = _outside_variable(
+        "OPENAI_API_KEY",
+        "Key for `openai:MODEL` answers (may be unset for a local OpenAI-compatible server).",
+        secret=True,
     )
-    openai_base_url: str | None = Field(
-        None,
-        validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url"),
-        description="OpenAI-compatible server for `openai:MODEL`, e.g. http://127.0.0.1:8000/v1.",
+    openai_base_url: str | None = _outside_variable(
+        "OPENAI_BASE_URL", "OpenAI-compatible server for `openai:MODEL`, e.g. http://127.0.0.1:8000/v1."
     )
-    ollama_host: str | None = Field(
-        None,
-        validation_alias=AliasChoices("OLLAMA_HOST", "ollama_host"),
-        description="Ollama server for `ollama:MODEL`; unset = http://127.0.0.1:11434.",
+    ollama_host: str | None = _outside_variable(
+        "OLLAMA_HOST", "Ollama server for `ollama:MODEL`; unset = http://127.0.0.1:11434."
     )
 
     @field_validator(
