@@ -25,14 +25,14 @@ from assistant.retrieve.catalogue import ArticleView, IndexStats, article_view, 
 from assistant.retrieve.hybrid import HybridRetriever, LiveLexicalIndex
 from assistant.settings import Settings
 from assistant.types import Answer, Passage
-from assistant.uploads import MAX_UPLOAD_BYTES, AddedDocument, add_upload, upload_file_name
+from assistant.uploads import FORMATS, MAX_UPLOAD_BYTES, AddedDocument, add_upload, upload_file_name
 from index.embedding import Embedder, load_embedder
 from index.ingest import IngestReport, ProgressFactory, ingest, silent_progress
 from index.lexical import lexical_folder
 from index.store import ChunkStore
 
-__all__ = ["MAX_UPLOAD_BYTES", "AddedDocument", "ArticleView", "BriefingService", "IndexStats", "StreamEvent"]
-__all__ += ["upload_file_name"]
+__all__ = ["FORMATS", "MAX_UPLOAD_BYTES", "AddedDocument", "ArticleView", "BriefingService", "IndexStats"]
+__all__ += ["StreamEvent", "upload_file_name"]
 
 
 class BriefingService:
@@ -72,7 +72,11 @@ class BriefingService:
 
     @cached_property
     def articles(self) -> ArticleTexts:
-        return ArticleTexts(self.store.article_text)
+        return ArticleTexts(self.store.article_text, fetch_pages=self._page_starts)
+
+    def _page_starts(self, doc: str) -> tuple[int, ...]:
+        record = self.store.record_of(doc)
+        return record.pages if record is not None else ()
 
     @cached_property
     def model(self) -> Model:

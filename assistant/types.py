@@ -74,9 +74,10 @@ class Citation:
     end: int
     score: float
     quote: str
+    page: int | None = None  # 1-based, for a quote from a PDF
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "id": self.id,
             "doc": self.doc,
             "title": self.title,
@@ -86,6 +87,14 @@ class Citation:
             "score": round(self.score, 4),
             "quote": self.quote,
         }
+        if self.page is not None:
+            out["page"] = self.page
+        return out
+
+    @property
+    def where(self) -> str:
+        """``doc · date · p. N`` as the UI, Slack and the CLI name the source (date and page when known)."""
+        return " · ".join(part for part in (self.doc, self.date, f"p. {self.page}" if self.page else None) if part)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """An uploaded briefing, from the bytes a user sent to a file in the corpus folder that ingest can take.
 
 It owns the checks an upload must pass before anything is written (a safe file name, a briefing format, a
-size limit, text that loads as an article and decodes as UTF-8) and the staging of the file itself, which
+size limit, a file that loads as an article: text that decodes as UTF-8, or a PDF, Word or e-mail file whose
+text can be read) and the staging of the file itself, which
 never overwrites a different file, or its removal when indexing it fails. Must not index anything or open
 the store itself (indexing is the caller's ``ingest``), and must not import adapters.
 """
@@ -15,10 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import CorpusError, DocumentRejected
-from index.articles import ARTICLE_SUFFIXES, Rejected, SourceFile, load_article
+from index.articles import ARTICLE_SUFFIXES, SourceFile, load_articles
+from index.formats import DOCUMENT_SUFFIXES
 from index.ingest import IngestReport
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # a briefing is text: anything bigger is almost certainly not one
+# A briefing is text or a document with text; a PDF deck with pictures may be large, anything bigger is not one.
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+FORMATS = ".txt, .md, .html, .pdf, .docx or .eml"  # what the upload form and errors name
 _UNSAFE_NAME_CHARS = re.compile(r"[^\w.-]+")
 
 
@@ -72,18 +76,18 @@ def check_upload(name: str, content: bytes) -> None:
     suffix = Path(name).suffix.lower()
     if suffix not in ARTICLE_SUFFIXES:
         raise DocumentRejected(
-            f"{name} was not added: {suffix or 'a file without a type'} is not a briefing format "
-            "(use .txt, .md or .html)"
+            f"{name} was not added: {suffix or 'a file without a type'} is not a briefing format (use {FORMATS})"
         )
     if len(content) > MAX_UPLOAD_BYTES:
         raise DocumentRejected(f"{name} was not added: it is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
     with tempfile.TemporaryDirectory(prefix="briefings-upload-") as folder:
         trial = Path(folder) / name
         trial.write_bytes(content)
-        loaded = load_article(SourceFile(trial, name))
-    if isinstance(loaded, Rejected):
-        raise DocumentRejected(f"{name} was not added: {loaded.reason}; upload a .txt, .md or .html briefing")
-    if loaded.lossy:  # its quotes could not be checked with open(path, encoding="utf-8"), so it is not taken
+        articles, rejected = load_articles(SourceFile(trial, name))
+    if not articles:  # a document's reason says what is wrong with it; a text file's, that it is not text
+        advice = "" if suffix in DOCUMENT_SUFFIXES else f"; upload a {FORMATS} briefing"
+        raise DocumentRejected(f"{name} was not added: {rejected[0].reason}{advice}")
+    if any(article.lossy for article in articles):  # quotes could not be checked with open(path, encoding="utf-8")
         raise DocumentRejected(f"{name} was not added: it is not UTF-8 text; save it as UTF-8 and upload it again")
 
 

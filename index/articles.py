@@ -1,10 +1,15 @@
-"""Load one file into an :class:`Article`, or say why it is not one.
+"""Load one file into an :class:`Article` (an e-mail: with its attached briefings), or say why it is not one.
 
 Offsets in citations count characters into ``Article.text``; for ``.txt`` and ``.md`` that is the whole
 file exactly as ``open(path, encoding="utf-8").read()`` returns it (date line and any BOM included, line ends
 translated to ``\n``), so anyone can verify a quote with ``open(path, encoding="utf-8").read()[start:end]``.
-For HTML it is the text extracted by trafilatura, which the index stores so the API and UI can show it.
+For HTML it is the text extracted by trafilatura; for PDF, Word and e-mail the text extracted by
+:mod:`index.formats` (a PDF's page starts kept, so a citation can name its page). The index stores that text,
+and ``GET /api/articles/{doc}`` serves it, so a quote can be checked against it.
 The recorded ``source`` is the resolved absolute path, so a quote can be checked from any working directory.
+An e-mail's attachments that are briefings themselves become articles of their own, with ids under the
+e-mail's (``mail.eml/report.pdf``), the e-mail as ``parent`` and source, and the e-mail's date unless they
+state their own; an unreadable attachment is reported and the e-mail kept.
 
 Owns reading and judging single files; must not import chromadb or touch the index, and must not import
 the assistant's service or adapters (only its shared text helpers).
@@ -15,15 +20,17 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from assistant.text.dates import DATE_LINE
 from index.errors import CorpusNotFound
+from index.formats import BRIEFING_SUFFIXES, DOCUMENT_SUFFIXES, EXTRACTORS, Extracted, UnreadableDocument
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
-ARTICLE_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
+ARTICLE_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | DOCUMENT_SUFFIXES
+MAX_ATTACHMENT_DEPTH = 2  # an e-mail forwarded inside an e-mail is read; deeper nesting is not followed
 
 MAX_TITLE_CHARS = 120
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
@@ -35,7 +42,8 @@ class Article:
     """One briefing as the index sees it.
 
     ``content_hash`` is over the raw bytes, so re-ingesting an unchanged file is a no-op;
-    ``lossy`` is true when bytes were not valid UTF-8 and were replaced.
+    ``lossy`` is true when bytes were not valid UTF-8 and were replaced. ``pages`` holds where each page
+    starts in ``text`` (PDF only); ``parent`` is the id of the e-mail an attachment came with.
     """
 
     id: str
@@ -45,6 +53,8 @@ class Article:
     source: str
     content_hash: str
     lossy: bool = False
+    pages: tuple[int, ...] = ()
+    parent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,29 +106,77 @@ def _walk_folder(root: Path) -> Iterator[SourceFile]:
 
 def load_article(source: SourceFile) -> Article | Rejected:
     """Read and parse one file; never raises for a bad file, returns :class:`Rejected` instead."""
+    articles, rejected = load_articles(source)
+    return articles[0] if articles else rejected[0]
+
+
+def load_articles(source: SourceFile) -> tuple[list[Article], list[Rejected]]:
+    """The file's article first, then those of its attached briefings; what could not be read, and why.
+
+    No article and one rejection when the file itself cannot be read; never raises for a bad file.
+    """
     try:
         raw = source.path.read_bytes()
     except OSError as error:
-        return Rejected(str(source.path), f"unreadable ({error.strerror or error})")
+        return [], [Rejected(str(source.path), f"unreadable ({error.strerror or error})")]
+    return load_bytes(source.doc_id, source.path.suffix.lower(), raw, str(source.path.resolve()))
+
+
+def load_bytes(
+    doc_id: str, suffix: str, raw: bytes, source: str, parent: str | None = None, depth: int = 0
+) -> tuple[list[Article], list[Rejected]]:
+    """Articles from the bytes of a file of type ``suffix``; ``source`` names it in the index and in reports."""
+    where = f"{source} ({doc_id})" if parent else source
     if not raw.strip():
-        return Rejected(str(source.path), "empty")
+        return [], [Rejected(where, "empty")]
+    if suffix in DOCUMENT_SUFFIXES:
+        return _load_document(doc_id, suffix, raw, source, parent, depth)
     if _looks_binary(raw):
-        return Rejected(str(source.path), "binary, not text")
+        return [], [Rejected(where, "binary, not text")]
     try:
         decoded, lossy = raw.decode("utf-8"), False
     except UnicodeDecodeError:
         decoded, lossy = raw.decode("utf-8", errors="replace"), True
     decoded = universal_newlines(decoded)
-    if source.path.suffix.lower() in HTML_SUFFIXES:
+    if suffix in HTML_SUFFIXES:
         text, html_title = _extract_html(decoded)
     else:
         text, html_title = decoded, None
     if not text.strip():
-        return Rejected(str(source.path), "no text found")
+        return [], [Rejected(where, "no text found")]
     date = parse_date_line(text)
-    title = html_title or _title_of(text, markdown=source.path.suffix.lower() in {".md", ".markdown"})
+    title = html_title or _title_of(text, markdown=suffix in {".md", ".markdown"})
     digest = hashlib.sha256(raw).hexdigest()
-    return Article(source.doc_id, title, date, text, str(source.path.resolve()), digest, lossy)
+    return [Article(doc_id, title, date, text, source, digest, lossy, parent=parent)], []
+
+
+def _load_document(
+    doc_id: str, suffix: str, raw: bytes, source: str, parent: str | None, depth: int
+) -> tuple[list[Article], list[Rejected]]:
+    """A PDF, Word or e-mail file: its extracted text, the date it states, its pages and its attachments."""
+    where = f"{source} ({doc_id})" if parent else source
+    try:
+        extracted: Extracted = EXTRACTORS[suffix](raw)
+    except UnreadableDocument as error:
+        return [], [Rejected(where, str(error))]
+    text = extracted.text
+    date = parse_date_line(text) or extracted.date
+    title = _shorten(extracted.title) if extracted.title else _title_of(text, markdown=False)
+    digest = hashlib.sha256(raw).hexdigest()
+    articles = [Article(doc_id, title, date, text, source, digest, pages=extracted.pages, parent=parent)]
+    rejected: list[Rejected] = []
+    if depth >= MAX_ATTACHMENT_DEPTH:
+        return articles, rejected
+    for attachment in extracted.attachments:
+        attached_suffix = Path(attachment.filename).suffix.lower()
+        if attached_suffix not in BRIEFING_SUFFIXES:
+            continue
+        inner, refused = load_bytes(
+            f"{doc_id}/{attachment.filename}", attached_suffix, attachment.data, source, doc_id, depth + 1
+        )
+        articles.extend(article if article.date else replace(article, date=date) for article in inner)
+        rejected.extend(refused)
+    return articles, rejected
 
 
 def universal_newlines(text: str) -> str:

@@ -38,7 +38,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from assistant.text.sentences import chunk_sentence_spans
-from index.articles import Article, Rejected, discover, load_article
+from index.articles import ARTICLE_SUFFIXES, Article, Rejected, discover, load_articles
 from index.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, chunk_article
 from index.embedding import Embedder
 from index.errors import EmptyCorpus, IndexLocked
@@ -148,7 +148,7 @@ def _ingest_locked(
     signature = chunking.signature()
     fresh = {article.id: _state_hash(article, signature) for article in articles}
     work = [article for article in articles if _needs_writing(records.get(article.id), fresh[article.id])]
-    gone = vanished(records, paths, articles) if prune else []
+    gone = sorted({*(vanished(records, paths, articles) if prune else []), *dropped_attachments(records, articles)})
     _count(report, articles, work, records)
     if (work or gone) and not rebuild:  # a rebuild's writes are invisible until its swap moves the generation
         unfinished.touch()
@@ -196,6 +196,12 @@ def vanished(records: dict[str, ArticleRecord], paths: Sequence[Path], articles:
     return sorted(gone)
 
 
+def dropped_attachments(records: dict[str, ArticleRecord], articles: list[Article]) -> list[str]:
+    """Attachments an e-mail no longer carries: its file was read again and they did not come with it."""
+    loaded_ids = {article.id for article in articles}
+    return [doc for doc, record in records.items() if record.parent in loaded_ids and doc not in loaded_ids]
+
+
 def _record_moved_sources(
     store: ChunkStore, articles: list[Article], records: dict[str, ArticleRecord], fresh: dict[str, str]
 ) -> None:
@@ -217,18 +223,18 @@ def _load_all(paths: Sequence[Path], report: IngestReport) -> list[Article]:
     report.skipped.extend(rejected)
     articles: dict[str, Article] = {}
     for source in sources:
-        loaded = load_article(source)
-        if isinstance(loaded, Rejected):
-            report.skipped.append(loaded)
-            continue
-        if loaded.lossy:
-            report.lossy.append(loaded.source)
-        if loaded.id in articles:
-            log.warning("two files have the id %s; keeping %s", loaded.id, loaded.source)
-        articles[loaded.id] = loaded
+        loaded, rejected = load_articles(source)
+        report.skipped.extend(rejected)
+        for article in loaded:
+            if article.lossy:
+                report.lossy.append(article.source)
+            if article.id in articles:
+                log.warning("two files have the id %s; keeping %s", article.id, article.source)
+            articles[article.id] = article
     if not articles:
         where = ", ".join(str(path) for path in paths)
-        raise EmptyCorpus(f"No loadable articles (.txt, .md, .html) under {where}")
+        kinds = ", ".join(sorted(ARTICLE_SUFFIXES))
+        raise EmptyCorpus(f"No loadable articles ({kinds}) under {where}")
     return list(articles.values())
 
 

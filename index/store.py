@@ -282,6 +282,14 @@ class ChunkStore:
         return documents[0] if documents else None
 
     @server_errors
+    @_follows_swaps
+    def record_of(self, doc: str) -> ArticleRecord | None:
+        """One article's record (title, date, source, pages), or ``None`` when the index does not hold it."""
+        found = self._articles.get(ids=[doc], include=["metadatas"])
+        metadatas = found.get("metadatas") or []
+        return article_record(doc, metadatas[0]) if metadatas else None
+
+    @server_errors
     def iter_chunks(self) -> Iterator[StoredChunk]:
         """Every chunk, in pages, for building the lexical index."""
         for ids, metadatas, documents in read_pages(self._chunks, include=["metadatas", "documents"]):

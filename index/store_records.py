@@ -38,7 +38,11 @@ class StoredChunk:
 
 @dataclass(frozen=True)
 class ArticleRecord:
-    """What the index knows about an article besides its text."""
+    """What the index knows about an article besides its text.
+
+    ``pages`` are the offsets where a PDF's pages start in the stored text; ``parent`` is the e-mail an
+    attachment came with (its ``source`` is that e-mail's file).
+    """
 
     doc: str
     title: str
@@ -46,6 +50,8 @@ class ArticleRecord:
     content_hash: str
     chunks: int
     source: str
+    pages: tuple[int, ...] = ()
+    parent: str | None = None
 
 
 def date_number(date: str | None) -> int:
@@ -82,7 +88,19 @@ def article_metadata(article: Article, content_hash: str, count: int) -> dict[st
         "content_hash": content_hash,
         "chunks": count,
         "source": article.source,
+        "pages": pack_pages(article.pages),
+        "parent": article.parent or "",
     }
+
+
+def pack_pages(pages: tuple[int, ...]) -> str:
+    """Page starts as one string (Chroma metadata holds no lists): ``"0,1873,3920"``."""
+    return ",".join(str(start) for start in pages)
+
+
+def unpack_pages(packed: Any) -> tuple[int, ...]:
+    """The page starts :func:`pack_pages` wrote; none for records written before pages were kept."""
+    return tuple(int(start) for start in str(packed).split(",")) if packed else ()
 
 
 def stored_chunk(chunk_id: str, meta: Any, text: Any) -> StoredChunk:
@@ -106,6 +124,8 @@ def article_record(doc: str, meta: Any) -> ArticleRecord:
         content_hash=str(meta.get("content_hash", PENDING)),
         chunks=int(meta.get("chunks", 0)),
         source=str(meta.get("source", "")),
+        pages=unpack_pages(meta.get("pages")),
+        parent=str(meta["parent"]) if meta.get("parent") else None,
     )
 
 

@@ -1,4 +1,4 @@
-"""The HTTP adapter: one FastAPI app for ``POST /api/ask``, its streaming twin, uploads, status and health.
+"""The HTTP adapter: one FastAPI app for ``POST /api/ask``, its streaming twin, uploads, articles, status, health.
 
 A thin translation between HTTP and :class:`BriefingService`: this module owns the routes, request and
 response shapes, body limits, the bearer-token guard and the mapping of the :mod:`assistant.errors` tree to
@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
@@ -38,7 +38,7 @@ from assistant.errors import (
     QuestionTooLong,
     StoreUnavailable,
 )
-from assistant.service import MAX_UPLOAD_BYTES, BriefingService, StreamEvent
+from assistant.service import FORMATS, MAX_UPLOAD_BYTES, ArticleView, BriefingService, StreamEvent
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ _UPLOAD_REQUEST = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary", "description": ".txt, .md or .html"}},
+                    "properties": {"file": {"type": "string", "format": "binary", "description": FORMATS}},
                 }
             }
         },
@@ -158,7 +158,7 @@ def create_app(service: BriefingService, ui_auth: tuple[str, str] | None = None)
     @app.post(
         UPLOAD_PATH,
         summary="Add a briefing file to the corpus and the index",
-        description=f"Multipart upload, field `file` (.txt, .md or .html, at most {MAX_UPLOAD_BYTES // 1024**2} MB). "
+        description=f"Multipart upload, field `file` ({FORMATS}, at most {MAX_UPLOAD_BYTES // 1024**2} MB). "
         "The file is saved in the corpus folder and answerable as soon as this returns. A file that is not a "
         "briefing is refused with 422 and nothing is saved; 409 while another ingest is writing; 413 when too big.",
         dependencies=guarded,
@@ -170,12 +170,44 @@ def create_app(service: BriefingService, ui_auth: tuple[str, str] | None = None)
         report = added.report
         return {"doc": added.doc, "added": report.added, "updated": report.updated, "chunks": report.chunks}
 
+    @app.get(
+        "/api/articles/{doc:path}",
+        summary="An article's stored text, the text citation offsets index",
+        description="`{doc, title, date, source, text, pages, parent, original}`: every citation's `quote` equals "
+        "`text[start:end]`. `pages` are `[start, end]` offsets of a PDF's pages (empty for other types); `parent` "
+        "is the e-mail an attachment came with; `original` says whether `GET /api/originals/{doc}` serves the file "
+        "it was read from (PDF, Word and e-mail files). 404 when the index holds no such article.",
+        dependencies=guarded,
+    )
+    def article(doc: str) -> dict[str, Any]:
+        return _article_or_404(service, doc).to_dict()
+
+    @app.get(
+        "/api/originals/{doc:path}",
+        summary="The PDF, Word or e-mail file an article was read from",
+        description="404 for text articles (their file is their text), attachments and files no longer on disk.",
+        dependencies=guarded,
+        response_class=FileResponse,
+    )
+    def original(doc: str) -> FileResponse:
+        view = _article_or_404(service, doc)
+        if view.original is None or not view.original.is_file():
+            raise HTTPException(404, f"No original file is kept for {doc}: its text is at /api/articles/{doc}")
+        return FileResponse(view.original, filename=view.original.name)
+
     from assistant.adapters import ui
     from assistant.adapters.slack import app as slack
 
     slack.mount(app, service)
     ui.mount(app, service, auth=ui_auth)  # last: the UI owns "/" and must not shadow the routes above
     return app
+
+
+def _article_or_404(service: BriefingService, doc: str) -> ArticleView:
+    view = service.article(doc)
+    if view is None:
+        raise HTTPException(404, f"No article {doc} in the index")
+    return view
 
 
 def _history(body: AskRequest) -> list[dict[str, str]]:

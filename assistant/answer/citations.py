@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from assistant.text.sentences import Span
 from assistant.types import Citation
+from index.formats import page_of
 
 
 def cite(
@@ -21,19 +22,21 @@ def cite(
     span: Span,
     score: float,
     expected: str,
+    pages: tuple[int, ...] = (),
 ) -> Citation | None:
     """A verified citation of ``article_text[span]``, or ``None`` if the span does not fit the text.
 
     ``expected`` is the sentence that was scored. The span came from a chunk and the text from the article
     store; if the two ever disagree (a stale index, text stored differently from how it was chunked) the slice
     would quote something other than what earned the citation, so no citation is better than that one.
+    ``pages`` (a PDF's page starts in ``article_text``) give the citation the page its quote starts on.
     """
     if not 0 <= span.start < span.end <= len(article_text):
         return None
     quote = article_text[span.start : span.end]
     if quote != expected or not quote.strip():
         return None
-    return Citation(number, doc, title, date, span.start, span.end, score, quote)
+    return Citation(number, doc, title, date, span.start, span.end, score, quote, page_of(pages, span.start))
 
 
 def is_verified(citation: Citation, article_text: str | None) -> bool:

@@ -84,12 +84,20 @@ class Candidate:
 class ArticleTexts:
     """Article texts (and, when asked, their sentence spans) fetched from the store once, in an LRU cache.
 
-    Citing needs only the text; splitting a long article into sentences is left until someone asks for it.
+    Citing needs only the text (and, for a PDF, where its pages start); splitting a long article into
+    sentences is left until someone asks for it.
     """
 
-    def __init__(self, fetch: Callable[[str], str | None], size: int = 512) -> None:
+    def __init__(
+        self,
+        fetch: Callable[[str], str | None],
+        size: int = 512,
+        fetch_pages: Callable[[str], tuple[int, ...]] = lambda doc: (),
+    ) -> None:
         self._fetch = fetch
+        self._fetch_pages = fetch_pages
         self._size = size
+        self._pages: dict[str, tuple[int, ...]] = {}
         self._texts: OrderedDict[str, str] = OrderedDict()
         self._spans: dict[str, list[Span]] = {}
         self._terms: dict[str, frozenset[str]] = {}
@@ -108,8 +116,20 @@ class ArticleTexts:
             while len(self._texts) > self._size:
                 evicted, _ = self._texts.popitem(last=False)
                 self._spans.pop(evicted, None)
+                self._pages.pop(evicted, None)
                 self._terms.pop(evicted, None)
         return text
+
+    def pages(self, doc: str) -> tuple[int, ...]:
+        """Where each page of ``doc`` starts in its text; empty for an article without pages."""
+        with self._lock:
+            found = self._pages.get(doc)
+        if found is None:
+            found = self._fetch_pages(doc)
+            with self._lock:
+                if doc in self._texts:
+                    self._pages[doc] = found
+        return found
 
     def get(self, doc: str) -> tuple[str, list[Span]] | None:
         """The text and its sentence spans."""
@@ -142,6 +162,7 @@ class ArticleTexts:
             self._texts.clear()
             self._spans.clear()
             self._terms.clear()
+            self._pages.clear()
 
 
 def gather(passages: list[Passage], limit: int) -> list[Candidate]:

@@ -163,7 +163,15 @@ def _cite_candidate(number: int, candidate: Candidate, articles: ArticleTexts) -
     if text is None:
         return None
     return cite(
-        number, candidate.doc, candidate.title, candidate.date, text, candidate.span, candidate.score, candidate.text
+        number,
+        candidate.doc,
+        candidate.title,
+        candidate.date,
+        text,
+        candidate.span,
+        candidate.score,
+        candidate.text,
+        articles.pages(candidate.doc),
     )
 
 

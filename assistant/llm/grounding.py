@@ -102,11 +102,12 @@ class _Numbering:
 
     citations: dict[tuple[str, int, int], Citation] = field(default_factory=dict)
 
-    def id_for(self, source: Source, span: Span, text: str, score: float) -> int | None:
+    def id_for(self, source: Source, span: Span, text: str, score: float, pages: tuple[int, ...]) -> int | None:
         key = (source.doc, span.start, span.end)
         if key not in self.citations:
             scored = text[span.start : span.end]  # _cite scored this very slice of the same text
-            citation = cite(len(self.citations) + 1, source.doc, source.title, source.date, text, span, score, scored)
+            number = len(self.citations) + 1
+            citation = cite(number, source.doc, source.title, source.date, text, span, score, scored, pages)
             if citation is None:
                 return None
             self.citations[key] = citation
@@ -166,7 +167,7 @@ def _cite(claim: Claim, cited: list[Source], numbering: _Numbering, articles: Ar
         scored = [(support_score(wanted, Evidence(text[span.start : span.end])), span) for span in inside]
         # On a tie a full sentence beats a heading that repeats it; max keeps the earliest of equals.
         best_score, best = max(scored, key=lambda pair: (pair[0], _is_full_sentence(text, pair[1])))
-        number = numbering.id_for(source, best, text, min(best_score / 2.0, 1.0))
+        number = numbering.id_for(source, best, text, min(best_score / 2.0, 1.0), articles.pages(source.doc))
         if number is not None:
             ids[source.number] = number
     return ids

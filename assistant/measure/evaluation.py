@@ -34,7 +34,8 @@ from assistant.answer.conversation import (
 from assistant.measure.questions import evidence_docs, load_question_set
 from assistant.measure.stats import percentiles
 from assistant.types import Answer
-from index.articles import HTML_SUFFIXES, Article, SourceFile, load_article
+from index.articles import HTML_SUFFIXES, SourceFile, load_articles
+from index.formats import DOCUMENT_SUFFIXES
 
 RANKS = (1, 5, 10)
 SECONDARY_METRICS = frozenset({"answer_in_citation"})  # never to be reported without answer_correct beside it
@@ -275,24 +276,26 @@ class SourceTexts:
 
     Never the index's copy: checking a quote against the text it was cut from proves nothing, while the file is
     what a reader opens. A missing or unreadable file gives ``None``, so its citations count as unverified.
+    ``sources`` maps each doc to its file and, for an e-mail's attachment, the e-mail's own doc.
     """
 
-    def __init__(self, sources: Mapping[str, str]) -> None:
+    def __init__(self, sources: Mapping[str, tuple[str, str | None]]) -> None:
         self._sources = sources
         self._texts: dict[str, str | None] = {}
 
     def text(self, doc: str) -> str | None:
         if doc not in self._texts:
-            source = self._sources.get(doc)
-            self._texts[doc] = read_source(Path(source), doc) if source else None
+            source, parent = self._sources.get(doc, ("", None))
+            self._texts[doc] = read_source(Path(source), doc, parent) if source else None
         return self._texts[doc]
 
 
-def read_source(path: Path, doc: str) -> str | None:
-    """The text a reader gets from ``path``: the file through ``open()``, or the extracted text of HTML."""
-    if path.suffix.lower() in HTML_SUFFIXES:
-        loaded = load_article(SourceFile(path, doc))
-        return loaded.text if isinstance(loaded, Article) else None
+def read_source(path: Path, doc: str, parent: str | None = None) -> str | None:
+    """The text a reader gets from ``path``: the file through ``open()``, or the text extracted from HTML, PDF,
+    Word or e-mail (for an attachment, from the e-mail ``parent`` it came with)."""
+    if parent is not None or path.suffix.lower() in HTML_SUFFIXES | DOCUMENT_SUFFIXES:
+        articles, _ = load_articles(SourceFile(path, parent or doc))
+        return next((article.text for article in articles if article.id == doc), None)
     try:
         with open(path, encoding="utf-8") as handle:
             return handle.read()
@@ -304,7 +307,8 @@ def evaluate(service: Any, questions: Path, show_progress: bool = False) -> dict
     """Run a question set through ``service`` (warm) and build the report."""
     items = load_question_set(questions)
     service.warm_up()
-    sources = SourceTexts({doc: record.source for doc, record in service.store.article_records().items()})
+    records = service.store.article_records().items()
+    sources = SourceTexts({doc: (record.source, record.parent) for doc, record in records})
     bar = None
     if show_progress:
         from tqdm import tqdm

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from index.formats import DOCUMENT_SUFFIXES
 from index.store import ArticleRecord, ChunkStore
 
 
@@ -27,12 +29,33 @@ class IndexStats:
 
 @dataclass(frozen=True)
 class ArticleView:
-    """An article as the UI shows it when a citation is opened."""
+    """An article as the UI shows it when a citation is opened, and ``GET /api/articles/{doc}`` returns it.
+
+    ``text`` is what citation offsets index. ``pages`` are ``(start, end)`` offsets of each page of a PDF;
+    ``parent`` is the e-mail an attachment came with; ``original`` is the file it was read from, offered for
+    download when it is a document of its own (a PDF, Word file or e-mail, not an attachment inside one).
+    """
 
     doc: str
     title: str
     date: str | None
     text: str
+    source: str
+    pages: tuple[tuple[int, int], ...] = ()
+    parent: str | None = None
+    original: Path | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "doc": self.doc,
+            "title": self.title,
+            "date": self.date,
+            "source": self.source,
+            "text": self.text,
+            "pages": [[start, end] for start, end in self.pages],
+            "parent": self.parent,
+            "original": self.original is not None,
+        }
 
 
 def index_stats(store: ChunkStore, location: str) -> IndexStats:
@@ -52,8 +75,25 @@ def index_stats(store: ChunkStore, location: str) -> IndexStats:
 
 def article_view(store: ChunkStore, text_of: Callable[[str], str | None], doc: str) -> ArticleView | None:
     """The article ``doc`` with its stored text, or ``None`` when the index does not hold it."""
-    record: ArticleRecord | None = store.article_records().get(doc)
+    record: ArticleRecord | None = store.record_of(doc)
     text = text_of(doc)
     if record is None or text is None:
         return None
-    return ArticleView(doc, record.title, record.date, text)
+    source = Path(record.source) if record.source else None
+    original = (
+        source if source is not None and record.parent is None and source.suffix.lower() in DOCUMENT_SUFFIXES else None
+    )
+    return ArticleView(
+        doc, record.title, record.date, text, record.source, page_ranges(record.pages, text), record.parent, original
+    )
+
+
+def page_ranges(starts: tuple[int, ...], text: str) -> tuple[tuple[int, int], ...]:
+    """Each page as ``(start, end)`` in ``text``: up to the next page's start, less the blank lines between."""
+    ranges = []
+    for number, start in enumerate(starts):
+        end = starts[number + 1] if number + 1 < len(starts) else len(text)
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        ranges.append((start, end))
+    return tuple(ranges)

@@ -96,7 +96,7 @@ def test_quote_is_checked_against_the_file_on_disk_not_the_index_copy(tmp_path: 
     quote = "The call lasted an hour."
     answer = make_answer("an hour", (quote,))
     assert scored(answer, ("an hour",), text=index_copy).scores["verified"] == [True]
-    from_disk = SourceTexts({"a.txt": str(on_disk)})
+    from_disk = SourceTexts({"a.txt": (str(on_disk), None)})
     outcome = scored(answer, ("an hour",))
     outcome.scores = score_outcome(outcome, from_disk.text)
     assert outcome.scores["verified"] == [False]
@@ -109,7 +109,9 @@ def test_disk_text_is_read_as_a_reader_opens_it(tmp_path: Path) -> None:
     page = tmp_path / "page.html"
     body = "<p>The summit opened in Geneva on Wednesday with both delegations present.</p>" * 3
     page.write_text(f"<html><head><title>Geneva</title></head><body>{body}</body></html>", encoding="utf-8")
-    texts = SourceTexts({"crlf.txt": str(crlf), "page.html": str(page), "gone.txt": str(tmp_path / "gone.txt")})
+    texts = SourceTexts(
+        {"crlf.txt": (str(crlf), None), "page.html": (str(page), None), "gone.txt": (str(tmp_path / "gone.txt"), None)}
+    )
     assert texts.text("crlf.txt") == "First line.\nThe call lasted an hour.\n"
     assert "The summit opened in Geneva" in (texts.text("page.html") or "")
     assert "<p>" not in (texts.text("page.html") or "")
