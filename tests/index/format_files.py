@@ -232,6 +232,19 @@ def briefing_docx(*, title: str | None = None, created: datetime | None = FIXED_
     return out.getvalue()
 
 
+def word_bytes(heading: str, paragraphs: Sequence[str], *, created: datetime | None = FIXED_DATE) -> bytes:
+    """A Word file of one heading and plain paragraphs, stating ``created`` in its core properties."""
+    document = docx.Document()
+    if created is not None:
+        document.core_properties.created = created
+    document.add_heading(heading, level=1)
+    for paragraph in paragraphs:
+        document.add_paragraph(paragraph)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
 def with_created(archive: bytes, w3cdtf: str) -> bytes:
     """A Word file whose core properties state ``w3cdtf`` as the creation moment, written as Word writes it.
 

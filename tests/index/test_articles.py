@@ -100,8 +100,8 @@ def test_discover_ids_are_relative_and_other_files_ignored(tmp_path: Path) -> No
 
 
 def test_discover_reports_a_named_file_of_unknown_type(tmp_path: Path) -> None:
-    path = tmp_path / "report.pdf"
-    path.write_bytes(b"%PDF-1.4")
+    path = tmp_path / "report.xlsx"
+    path.write_bytes(b"PK\x03\x04 a spreadsheet")
     found, rejected = discover([path])
     assert found == [] and "unsupported" in rejected[0].reason
 
