@@ -9,7 +9,8 @@ Must not import chromadb or any other project module.
     BriefingsError
     ├── CorpusError
     │   ├── CorpusNotFound        a path given to ingest does not exist
-    │   └── EmptyCorpus           nothing loadable was found
+    │   ├── EmptyCorpus           nothing loadable was found
+    │   └── (index.formats) UnreadableDocument   a PDF, Word or e-mail file whose text cannot be read
     ├── IndexProblem
     │   ├── IndexMissing          no index yet: run ingest
     │   ├── IndexDamaged          the index cannot be read: rebuild it

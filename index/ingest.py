@@ -38,7 +38,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from assistant.text.sentences import chunk_sentence_spans
-from index.articles import ARTICLE_SUFFIXES, Article, Rejected, discover, load_articles
+from index.articles import ARTICLE_SUFFIXES, Article, Rejected, SourceFile, discover, load_articles
 from index.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, chunk_article
 from index.embedding import Embedder
 from index.errors import EmptyCorpus, IndexLocked
@@ -138,7 +138,7 @@ def _ingest_locked(
     progress: ProgressFactory,
 ) -> IngestReport:
     report = IngestReport()
-    articles = _load_all(paths, report)  # raises before anything is written or dropped
+    articles = _load_all(paths, report, progress)  # raises before anything is written or dropped
     unfinished = location.index_dir / UNFINISHED_MARKER
     if rebuild:
         store = ChunkStore.start_rebuild(location, embedder)
@@ -218,12 +218,16 @@ def _record_moved_sources(
         store.commit_articles(moved, [fresh[a.id] for a in moved], [records[a.id].chunks for a in moved])
 
 
-def _load_all(paths: Sequence[Path], report: IngestReport) -> list[Article]:
+def _load_all(paths: Sequence[Path], report: IngestReport, progress: ProgressFactory) -> list[Article]:
     sources, rejected = discover(paths)
     report.skipped.extend(rejected)
     articles: dict[str, Article] = {}
-    for source in sources:
-        loaded, rejected = load_articles(source)
+    bar = progress(len(sources), "Reading files")  # PDFs and Word files take a moment each to extract
+    try:
+        loaded_files = [_loaded(source, bar) for source in sources]
+    finally:
+        bar.close()
+    for loaded, rejected in loaded_files:
         report.skipped.extend(rejected)
         for article in loaded:
             if article.lossy:
@@ -236,6 +240,12 @@ def _load_all(paths: Sequence[Path], report: IngestReport) -> list[Article]:
         kinds = ", ".join(sorted(ARTICLE_SUFFIXES))
         raise EmptyCorpus(f"No loadable articles ({kinds}) under {where}")
     return list(articles.values())
+
+
+def _loaded(source: SourceFile, bar: Progress) -> tuple[list[Article], list[Rejected]]:
+    loaded = load_articles(source)
+    bar.update(1)
+    return loaded
 
 
 def _state_hash(article: Article, signature: str) -> str:
