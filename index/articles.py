@@ -119,18 +119,22 @@ def load_articles(source: SourceFile) -> tuple[list[Article], list[Rejected]]:
         raw = source.path.read_bytes()
     except OSError as error:
         return [], [Rejected(str(source.path), f"unreadable ({error.strerror or error})")]
-    return load_bytes(source.doc_id, source.path.suffix.lower(), raw, str(source.path.resolve()))
+    suffix = source.path.suffix.lower()
+    return load_bytes(source.doc_id, suffix, raw, str(source.path.resolve()), str(source.path))
 
 
 def load_bytes(
-    doc_id: str, suffix: str, raw: bytes, source: str, parent: str | None = None, depth: int = 0
+    doc_id: str, suffix: str, raw: bytes, source: str, where: str, parent: str | None = None, depth: int = 0
 ) -> tuple[list[Article], list[Rejected]]:
-    """Articles from the bytes of a file of type ``suffix``; ``source`` names it in the index and in reports."""
-    where = f"{source} ({doc_id})" if parent else source
+    """Articles from the bytes of a file of type ``suffix``.
+
+    ``source`` is the file recorded in the index (an attachment's is its e-mail's), ``where`` how a rejection
+    names it: the path as given, and for an attachment ``"mail.eml (mail.eml/report.pdf)"``.
+    """
     if not raw.strip():
         return [], [Rejected(where, "empty")]
     if suffix in DOCUMENT_SUFFIXES:
-        return _load_document(doc_id, suffix, raw, source, parent, depth)
+        return _load_document(doc_id, suffix, raw, source, where, parent, depth)
     if _looks_binary(raw):
         return [], [Rejected(where, "binary, not text")]
     try:
@@ -151,10 +155,9 @@ def load_bytes(
 
 
 def _load_document(
-    doc_id: str, suffix: str, raw: bytes, source: str, parent: str | None, depth: int
+    doc_id: str, suffix: str, raw: bytes, source: str, where: str, parent: str | None, depth: int
 ) -> tuple[list[Article], list[Rejected]]:
     """A PDF, Word or e-mail file: its extracted text, the date it states, its pages and its attachments."""
-    where = f"{source} ({doc_id})" if parent else source
     try:
         extracted: Extracted = EXTRACTORS[suffix](raw)
     except UnreadableDocument as error:
@@ -171,9 +174,9 @@ def _load_document(
         attached_suffix = Path(attachment.filename).suffix.lower()
         if attached_suffix not in BRIEFING_SUFFIXES:
             continue
-        inner, refused = load_bytes(
-            f"{doc_id}/{attachment.filename}", attached_suffix, attachment.data, source, doc_id, depth + 1
-        )
+        inner_id = f"{doc_id}/{attachment.filename}"
+        shown = f"{where.split(' (', 1)[0]} ({inner_id})"
+        inner, refused = load_bytes(inner_id, attached_suffix, attachment.data, source, shown, doc_id, depth + 1)
         articles.extend(article if article.date else replace(article, date=date) for article in inner)
         rejected.extend(refused)
     return articles, rejected

@@ -219,3 +219,16 @@ def test_a_pdf_upload_is_answerable_at_once(make_settings: Any, tmp_path: Path) 
         answer = ask(url, "What did engineers read the harbour tide gauge at on Saturday evening?")
         citation = first_citation_checked(url, answer, "Tide_Report.pdf")
     assert "4.7 metres" in answer["answer"] and citation["page"] == 1
+
+
+def test_an_email_keeps_its_body_when_an_attachment_cannot_be_read(make_settings: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    locked = encrypted_pdf(briefing_pdf())
+    (folder / "doha.eml").write_bytes(email_bytes(attachments=[("locked.pdf", locked, "application/pdf")]))
+    service = BriefingService(make_settings(corpus=folder))
+    report = service.ingest([folder])
+    assert report.added == 1
+    where = f"{folder / 'doha.eml'} (doha.eml/locked.pdf)"  # the file as given, and the attachment inside it
+    assert [(r.source, r.reason) for r in report.skipped] == [(where, "encrypted PDF (needs a password)")]
+    assert "Wednesday" in service.ask("When is the next round planned?").answer
