@@ -136,7 +136,7 @@ def load_bytes(
     if suffix in DOCUMENT_SUFFIXES:
         return _load_document(doc_id, suffix, raw, source, where, parent, depth)
     if _looks_binary(raw):
-        return [], [Rejected(where, "binary, not text")]
+        return [], [Rejected(where, "binary, not text" + _misnamed(raw, suffix))]
     try:
         decoded, lossy = raw.decode("utf-8"), False
     except UnicodeDecodeError:
@@ -161,7 +161,7 @@ def _load_document(
     try:
         extracted: Extracted = EXTRACTORS[suffix](raw)
     except UnreadableDocument as error:
-        return [], [Rejected(where, str(error))]
+        return [], [Rejected(where, str(error) + _misnamed(raw, suffix))]
     text = extracted.text
     date = parse_date_line(text) or extracted.date
     title = _shorten(extracted.title) if extracted.title else _title_of(text, markdown=False)
@@ -229,6 +229,40 @@ def _shorten(title: str) -> str:
     if len(title) <= MAX_TITLE_CHARS:
         return title
     return title[: MAX_TITLE_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _misnamed(raw: bytes, suffix: str) -> str:
+    """How to fix a file whose name says one type and whose bytes say another (``" (it is a PDF: ...)"``), or ``""``.
+
+    A PDF saved as ``.txt`` or a text file saved as ``.pdf`` is refused either way (its offsets could not be
+    checked the way its name promises), but the reason should say what it really is.
+    """
+    actual = _sniffed_suffix(raw)
+    if actual is None or actual == suffix or (actual == ".txt" and suffix not in DOCUMENT_SUFFIXES):
+        return ""
+    if actual == ".doc" and suffix == ".docx":  # the Word reader says this one itself
+        return ""
+    if actual == ".doc":
+        return " (it is an older Word .doc file: save it as .docx)"
+    kind = {".pdf": "a PDF", ".docx": "a Word file", ".txt": "plain text"}[actual]
+    return f" (it is {kind}: rename it to {actual})"
+
+
+def _sniffed_suffix(raw: bytes) -> str | None:
+    """The type the bytes themselves announce: a PDF, a Word file, an old Word file, or text; else ``None``."""
+    if raw.lstrip()[:5] == b"%PDF-":
+        return ".pdf"
+    if raw[:4] == b"PK\x03\x04" and b"word/" in raw[:65536]:
+        return ".docx"
+    if raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return ".doc"
+    if not _looks_binary(raw):
+        try:
+            raw[:65536].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return ".txt"
+    return None
 
 
 def _looks_binary(raw: bytes) -> bool:

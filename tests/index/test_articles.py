@@ -109,3 +109,20 @@ def test_discover_reports_a_named_file_of_unknown_type(tmp_path: Path) -> None:
 def test_discover_missing_path_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(CorpusNotFound, match="not found"):
         discover([tmp_path / "nowhere"])
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("report.txt", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n" + b"\x00" * 64, "rename it to .pdf"),
+        ("report.pdf", b"date 2024-01-01\nThe harbour reopened on Monday.\n", "rename it to .txt"),
+        ("report.eml", b"PK\x03\x04" + b"\x00" * 26 + b"word/document.xml" + b"\x00" * 64, "rename it to .docx"),
+    ],
+)
+def test_a_file_named_as_another_type_says_what_it_really_is(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    rejected = load_article(SourceFile(path, name))
+    assert isinstance(rejected, Rejected) and rejected.reason.endswith(f"{reason})"), rejected
