@@ -23,10 +23,11 @@ written; on a Chromium print of an HTML briefing, too, every sentence and paragr
 
 PDFium states no text layout, only lines. Lines are joined with a space inside a paragraph (or with nothing
 after a hyphen that ends a line, the hyphen kept, since "long-term" and "recon-struction" cannot be told
-apart). A paragraph ends where the gap to the next line is clearly wider than the document's usual line gap,
-where the font size changes (a heading), where text jumps up the page (a new column), or after a line that
-stops well short of the right margin when it ends a sentence or the next line starts with a capital (list
-items, headings in the body's font). Paragraphs are separated by ``"\\n\\n"``, and so are pages. Where every
+apart; a suspended hyphen, "second-" before "and third-graders", keeps its space). A paragraph ends where the
+gap to the next line is clearly wider than the document's usual line gap, where the font size changes (a
+heading), where text jumps up the page (a new column), or after a line that stops well short of the right
+margin when it ends a sentence or the next line starts with a capital (list items, headings in the body's
+font). Paragraphs are separated by ``"\\n\\n"``, and so are pages. Where every
 gap is the same and no line ends short (one-line paragraphs, evenly spaced), the lines read as one paragraph:
 the sentences stay whole, only the breaks are lost.
 
@@ -55,6 +56,10 @@ _PDF_DATE = re.compile(r"\s*(?:D:)?(\d{4})(\d{2})(\d{2})")
 # PDFium writes a hyphen that ends a line as U+FFFE (or U+0002); it stays a hyphen. A soft hyphen (U+00AD) in
 # the text is a break the author's tool chose, and is dropped.
 _HYPHEN_MARKS = str.maketrans({"\ufffe": "-", "\x02": "-", "\u00ad": None})
+# "second- and third-graders", "pre- or post-war": a hyphen before "and"/"or" at a line end is a suspended one,
+# written with a space after it, so the next line is joined with that space.
+_SUSPENDED = re.compile(r"(?:and|or|nor)\b")
+_SUSPENDED_MARK = re.compile(r"[\ufffe\x02](?=(?:and|or|nor)\b)")  # the same, where PDFium ran the lines together
 _SENTENCE_END = re.compile(r"[.!?:][\"'”’)\]]*$")
 
 # Paragraph rules, in units of the line's font height (ascent to descent).
@@ -155,7 +160,7 @@ def _lines(textpage: Any) -> list[_Line]:
     position = 0
     for chunk in textpage.get_text_range(errors="surrogatepass").split("\r\n"):
         stripped = chunk.rstrip()
-        text = clean_line(stripped.translate(_HYPHEN_MARKS))
+        text = clean_line(_SUSPENDED_MARK.sub("- ", stripped).translate(_HYPHEN_MARKS))
         if text:
             first = position + _utf16_length(chunk[: len(chunk) - len(chunk.lstrip())])
             last = position + _utf16_length(stripped) - 1
@@ -199,7 +204,9 @@ def _paragraphs(lines: Sequence[_Line], usual_gap: float) -> list[str]:
         if _starts_paragraph(above, below, usual_gap, short_of):
             paragraphs.append(current)
             current = below.text
-        elif above.soft_hyphen or (above.text.endswith("-") and above.text[-2:-1].isalpha()):
+        elif above.soft_hyphen or (
+            above.text.endswith("-") and above.text[-2:-1].isalpha() and not _SUSPENDED.match(below.text)
+        ):
             current += below.text
         else:
             current += " " + below.text

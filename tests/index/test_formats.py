@@ -95,6 +95,15 @@ def test_heading_paragraph_ends_and_line_end_hyphens() -> None:
     assert "long-term pension" in extracted.text
 
 
+def test_a_suspended_hyphen_at_a_line_end_keeps_its_space() -> None:
+    """ "second- and third-graders" broken after "second-" is not one word, unlike "long-term" broken at its hyphen."""
+    sentence = "Schools reopened for second- and third-graders on Monday, and for pre- or post-war buildings too."
+    raw = files.pdf_bytes(
+        [["Schools reopened for second-\nand third-graders on Monday, and for pre-\nor post-war buildings too."]]
+    )
+    assert extract_pdf(raw).text == sentence
+
+
 def test_fifty_pages_read_whole_and_fast() -> None:
     raw = files.long_pdf(50, unicode_font=True, align="J")
     started = time.perf_counter()
