@@ -1,4 +1,4 @@
-"""The performance commands of ``briefings``: ``bench``, ``scale`` and ``load``.
+"""The performance commands of ``briefings``: ``bench``, ``formats-bench``, ``scale`` and ``load``.
 
 Owns only the translation from flags to :mod:`assistant.measure` runs and their printed or written reports; the
 measuring itself lives in :mod:`assistant.measure`. Must not answer questions or open the index itself, and must
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import json
+import shlex
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,8 +23,9 @@ from assistant.errors import ConfigurationError
 
 
 def add_measure_commands(app: typer.Typer) -> None:
-    """Register ``bench``, ``scale`` and ``load`` on ``app``."""
+    """Register ``bench``, ``formats-bench``, ``scale`` and ``load`` on ``app``."""
     app.command("bench")(bench_command)
+    app.command("formats-bench")(formats_bench_command)
     app.command("scale")(scale_command)
     app.command("load")(load_command)
 
@@ -64,6 +67,33 @@ def bench_command(
     if index is not None:
         ensure_empty(index)
     report = run_bench(settings, corpora, question_files, index, say=lambda line: typer.echo(line, err=True))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report, indent=2) + "\n")
+    typer.echo(format_table(report))
+
+
+@user_errors
+def formats_bench_command(
+    corpus: Annotated[
+        Path | None,
+        typer.Option("--corpus", help="Folder of .txt articles (default: ../shared/corpora/news-2024q1/articles)"),
+    ] = None,
+    articles: Annotated[int, typer.Option("--articles", min=1, help="How many articles, by sorted file name")] = 200,
+    spread: Annotated[
+        bool, typer.Option("--spread", help="Take them evenly spaced through the sorted files, not the first ones")
+    ] = False,
+    repeat: Annotated[int, typer.Option("--repeat", min=1, help="Timed runs of extraction and of each ingest")] = 3,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here")] = None,
+) -> None:
+    """Time PDF text extraction and PDF ingest beside the same articles as text, and check the text came back."""
+    from assistant.measure.format_bench import default_corpus, format_table, run_formats_bench
+
+    stop_cleanly_on_sigterm()
+
+    command = shlex.join(["briefings", *sys.argv[1:]])
+    say = functools.partial(typer.echo, err=True)
+    report = run_formats_bench(settings_from(), corpus or default_corpus(), articles, repeat, spread, command, say)
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(report, indent=2) + "\n")
