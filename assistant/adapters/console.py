@@ -61,8 +61,7 @@ def print_answer(answer: Answer) -> None:
     if answer.citations:
         typer.echo("")
     for citation in answer.citations:
-        dated = f" · {citation.date}" if citation.date else ""
-        typer.echo(f"[{citation.id}] {citation.title} — {citation.doc}{dated} [{citation.start}:{citation.end}]")
+        typer.echo(f"[{citation.id}] {citation.title} — {citation.where} [{citation.start}:{citation.end}]")
         typer.echo(textwrap.indent(textwrap.fill(f"“{citation.quote}”", width=96), "    "))
     if answer.abstained and answer.passages:
         typer.echo("\nNearest passages:")
@@ -73,12 +72,13 @@ def print_answer(answer: Answer) -> None:
 
 
 def closest_line(citation: Citation) -> str:
-    """``> quote — Title (date)``: the words first, then where to find them; the title falls back to the doc."""
+    """``> quote — Title (date, p. N)``: the words first, then where to find them; the title falls back to the doc."""
     quote = " ".join(citation.quote.split())
     if len(quote) > CLOSEST_CHARS:
         quote = quote[: quote.rfind(" ", 0, CLOSEST_CHARS) + 1 or CLOSEST_CHARS].rstrip() + "…"
-    dated = f" ({citation.date})" if citation.date else ""
-    return f"> {quote} — {citation.title or citation.doc}{dated}"
+    known = [part for part in (citation.date, f"p. {citation.page}" if citation.page else None) if part]
+    where = f" ({', '.join(known)})" if known else ""
+    return f"> {quote} — {citation.title or citation.doc}{where}"
 
 
 def print_eval_summary(report: dict[str, Any]) -> None:

@@ -7,7 +7,8 @@ environment. The chat streams each answer through ``service.stream`` and keeps a
 rendered one, so follow-up questions reach the service as clean history.
 Each session keeps only its latest ``MAX_TURNS`` turns, and an abandoned session's state is freed after
 ``SESSION_TTL_SECONDS``, so a long-running server's memory stays bounded.
-Every cited sentence is shown inside its passage and opens the whole article with the quote highlighted.
+Every cited sentence is shown inside its passage and opens the whole article with the quote highlighted
+(:mod:`assistant.adapters.ui_article`, which also serves a PDF, Word or e-mail article's original file).
 Project errors become gentle messages; nothing the user does shows a traceback.
 """
 
@@ -15,30 +16,31 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 from fastapi import FastAPI
+from starlette.routing import Mount
 
+from assistant.adapters.ui_article import ARTICLE_CSS, article_html, missing_article_html, serve_originals
 from assistant.adapters.ui_render import (
     CSS,
     HOW_TO_INGEST,
     NO_ARTICLE,
     NO_SOURCES,
     answer_markdown,
-    article_html,
     citation_card,
     literal_markdown,
-    missing_article_html,
     nearest_html,
     problem_markdown,
     sources_html,
     upload_message,
 )
 from assistant.errors import BriefingsError, DocumentRejected, IndexProblem, QuestionError
-from assistant.service import BriefingService
+from assistant.service import FORMATS, MAX_UPLOAD_BYTES, BriefingService
 from assistant.types import Answer
 
 log = logging.getLogger(__name__)
@@ -49,7 +51,7 @@ EXAMPLE_QUESTIONS = (
     "When did the two presidents meet in Moscow?",
     "What did Putin say about the Donbas?",
 )
-UPLOAD_TYPES = [".txt", ".md", ".html"]
+UPLOAD_TYPES = re.findall(r"\.\w+", FORMATS)  # the suffixes the service takes, as Gradio's file picker wants them
 MAX_TURNS = 20  # question/answer pairs kept per session: in the chat, its transcript and its answers' sources
 SESSION_TTL_SECONDS = 3600  # an idle session's state (transcript, answers) is freed after an hour
 MAX_SESSIONS = 1000  # sessions whose state is held at once; beyond it the least recently used is dropped
@@ -78,20 +80,32 @@ watch('value', () => {
 
 
 def mount(app: FastAPI, service: BriefingService, auth: tuple[str, str] | None = None) -> None:
-    """Attach the UI to ``app`` at ``/``; ``auth`` (user, password) puts Gradio's login page in front of it."""
+    """Attach the UI to ``app`` at ``/``; ``auth`` (user, password) puts Gradio's login page in front of it.
+
+    The login also guards ``/originals/{doc}``, which the article pane links to for downloading a file.
+    """
     gr.mount_gradio_app(
         app,
         build(service),
         path="/",
         auth=auth,
         auth_message="Briefings: sign in to ask questions." if auth else None,
-        css=CSS,
+        css=CSS + ARTICLE_CSS,
         footer_links=[],
         run_history=False,
-        max_file_size="10mb",
+        max_file_size=MAX_UPLOAD_BYTES,
         ssr_mode=False,
         mcp_server=False,
     )
+    serve_originals(_mounted_at_root(app), service)
+
+
+def _mounted_at_root(app: FastAPI) -> FastAPI:
+    """The Gradio app just mounted at ``/`` (the last mount there), to which UI-only routes are added."""
+    for route in reversed(app.routes):
+        if isinstance(route, Mount) and route.path == "" and isinstance(route.app, FastAPI):
+            return route.app
+    raise RuntimeError("the UI is not mounted at /")
 
 
 def build(service: BriefingService) -> gr.Blocks:
@@ -136,7 +150,7 @@ def build(service: BriefingService) -> gr.Blocks:
                     clear = gr.Button("Clear chat", variant="secondary", scale=0, min_width=140, elem_id="b-clear")
                 with gr.Accordion("Add a briefing", open=False, elem_id="b-add"):
                     upload = gr.File(
-                        label="A .txt, .md or .html file; it is indexed at once",
+                        label=f"A {FORMATS} file; it is indexed at once",
                         file_types=UPLOAD_TYPES,
                         type="filepath",
                         elem_id="b-upload",
@@ -270,7 +284,7 @@ class ChatAdapter:
         view = self.service.article(doc) if doc else None
         if view is None:
             return missing_article_html(doc)
-        return article_html(view.title, view.doc, view.date, view.text, start, end)
+        return article_html(view, start, end)
 
     def add_briefing(self, path: str | None) -> tuple[str, None, str]:
         """Index an uploaded file at once; a file that is not a briefing is refused with the reason.

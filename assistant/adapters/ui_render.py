@@ -1,9 +1,11 @@
-"""How the chat UI shows answers: the chat bubble's Markdown and the sources and article panes' HTML.
+"""How the chat UI shows answers: the chat bubble's Markdown and the sources pane's HTML.
 
 Owns the rendering: pure functions from :class:`Answer`, :class:`Citation` and article text to Markdown or HTML,
 with everything from an article escaped, so an article's words can never become markup, links or script; and
-the stylesheet of the classes it emits. Must not call the service, touch Gradio components or compute answers:
-:mod:`assistant.adapters.ui` fetches what is shown and wires the events.
+the stylesheet of the classes it emits. A source is named as :attr:`Citation.where` names it (doc, date and,
+for a PDF, the page), as Slack and the console name it. The article pane is :mod:`assistant.adapters.ui_article`.
+Must not call the service, touch Gradio components or compute answers: :mod:`assistant.adapters.ui` fetches
+what is shown and wires the events.
 """
 
 from __future__ import annotations
@@ -68,9 +70,18 @@ def answer_markdown(answer: Answer) -> str:
     lines = [
         f"{' '.join(f'[{c.id}]' for c in cited)} *{literal_markdown(cited[0].title)}* — {literal_markdown(doc)}"
         + (f", {cited[0].date}" if cited[0].date else "")
+        + pages_cited(cited)
         for doc, cited in by_article.items()
     ]
     return f"{literal_markdown(answer.answer)} {numbers}\n\n" + alternatives_markdown(answer) + "\n".join(lines)
+
+
+def pages_cited(citations: list[Citation]) -> str:
+    """``, p. 3`` or ``, pp. 1, 3``: the pages an article's citations are on; empty for an article without pages."""
+    pages = sorted({citation.page for citation in citations if citation.page is not None})
+    if not pages:
+        return ""
+    return f", p. {pages[0]}" if len(pages) == 1 else ", pp. " + ", ".join(str(page) for page in pages)
 
 
 def alternatives_markdown(answer: Answer) -> str:
@@ -94,7 +105,7 @@ def closest_markdown(answer: Answer) -> str:
         return ""
     quotes = [
         f"> {literal_markdown(_shortened(' '.join(c.quote.split()), CLOSEST_CHARS))}"
-        f" — *{literal_markdown(c.title or c.doc)}*" + (f" ({c.date})" if c.date else "")
+        f" — *{literal_markdown(c.title or c.doc)}*" + _parenthesised(c.date, f"p. {c.page}" if c.page else None)
         for c in answer.closest
     ]
     return f"**{CLOSEST_I_FOUND}** *(not an answer: these sentences do not say it)*\n\n" + "\n\n".join(quotes) + "\n\n"
@@ -132,7 +143,7 @@ def nearest_html(answer: Answer) -> str:
             "",
             passage.chunk.title,
             passage.chunk.doc,
-            passage.chunk.date,
+            " · ".join(part for part in (passage.chunk.doc, passage.chunk.date) if part),
             passage.chunk.start,
             passage.chunk.end,
             html.escape(_shortened(passage.chunk.text)),
@@ -157,7 +168,7 @@ def citation_card(citation: Citation, article_text: str | None) -> str:
         f"[{citation.id}]",
         citation.title,
         citation.doc,
-        citation.date,
+        citation.where,
         citation.start,
         citation.end,
         highlighted_context(text, start, end),
@@ -185,33 +196,21 @@ def highlighted_context(text: str, start: int, end: int, reach: int = CONTEXT_RE
     )
 
 
-def article_html(title: str, doc: str, date: str | None, text: str, start: int, end: int) -> str:
-    """The whole article with ``[start:end]`` marked (offsets clamped to the text)."""
-    start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
-    body = html.escape(text[:start]) + f"<mark>{html.escape(text[start:end])}</mark>" + html.escape(text[end:])
-    return (
-        f'<div class="b-article"><h3>{html.escape(title)}</h3>'
-        f'<div class="b-meta">{_meta(doc, date)}</div><div class="b-article-text">{body}</div></div>'
-    )
-
-
-def missing_article_html(doc: str) -> str:
-    return f'<div class="b-empty">{html.escape(doc or "That article")} is not in the index any more.</div>'
-
-
-def _card(number: str, title: str, doc: str, date: str | None, start: int, end: int, context: str) -> str:
+def _card(number: str, title: str, doc: str, where: str, start: int, end: int, context: str) -> str:
     label = f'<span class="b-num">{html.escape(number)}</span>' if number else ""
     return (
         f'<div class="b-source" role="button" tabindex="0" data-doc="{html.escape(doc, quote=True)}" '
         f'data-start="{start}" data-end="{end}" title="Open the article">'
         f'<div class="b-source-title">{label}{html.escape(title)}</div>'
-        f'<div class="b-meta">{_meta(doc, date)}</div><p class="b-context">{context}</p>'
+        f'<div class="b-meta">{html.escape(where)}</div><p class="b-context">{context}</p>'
         '<div class="b-open">Open the article ›</div></div>'
     )
 
 
-def _meta(doc: str, date: str | None) -> str:
-    return html.escape(f"{doc} · {date}" if date else doc)
+def _parenthesised(*parts: str | None) -> str:
+    """`` (2024-03-05, p. 3)`` from the parts that are known; empty when none is."""
+    known = [part for part in parts if part]
+    return f" ({', '.join(known)})" if known else ""
 
 
 def _shortened(text: str, limit: int = NEAREST_CHARS) -> str:

@@ -95,7 +95,7 @@ def first_citation_checked(base_url: str, answer: dict[str, Any], doc: str) -> d
 
 
 @pytest.mark.parametrize(
-    ("question", "doc", "gold", "page"),
+    ("question", "doc", "gold", "page_number"),
     [
         ("When did the harbour authority reopen the northern quay?", "harbour.pdf", "Monday", 1),
         ("When will the authority meet union representatives to discuss the rota?", "harbour.pdf", "14 March", 2),
@@ -106,14 +106,14 @@ def first_citation_checked(base_url: str, answer: dict[str, Any], doc: str) -> d
     ],
 )
 def test_each_format_answers_with_a_quote_that_is_the_served_text(
-    base_url: str, question: str, doc: str, gold: str, page: int | None
+    base_url: str, question: str, doc: str, gold: str, page_number: int | None
 ) -> None:
     answer = ask(base_url, question)
     citation = first_citation_checked(base_url, answer, doc)
     assert gold in answer["answer"]
-    assert citation.get("page") == page
-    if page is not None:  # the page named is the page whose range holds the quote
-        start, end = article(base_url, doc)["pages"][page - 1]
+    assert citation.get("page") == page_number
+    if page_number is not None:  # the page named is the page whose range holds the quote
+        start, end = article(base_url, doc)["pages"][page_number - 1]
         assert start <= citation["start"] < citation["end"] <= end
 
 

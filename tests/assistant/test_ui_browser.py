@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from assistant.adapters.ui import ChatAdapter
@@ -18,7 +19,9 @@ from assistant.adapters.ui_render import answer_markdown, highlighted_context
 from assistant.errors import DocumentRejected
 from assistant.service import BriefingService, upload_file_name
 from tests.assistant.test_api import CARD_ANSWER, CARD_QUESTION, serving
+from tests.assistant.test_page_display import QUOTE, SIGNATURES
 from tests.conftest import PROJECT, SEED_DOC, seed_text
+from tests.index.format_files import briefing_pdf
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -70,7 +73,8 @@ def fresh_service(make_settings, corpus_dir: Path) -> BriefingService:  # type: 
         ("photo.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00" * 20, "binary"),
         ("empty.md", b"", "empty"),
         ("blank.txt", b"  \n\n\t ", "empty"),
-        ("report.pdf", b"%PDF-1.7 a real report", "not a briefing format"),
+        ("report.pdf", b"%PDF-1.7 a real report", "damaged PDF"),
+        ("slides.pptx", b"PK\x03\x04 slides", "not a briefing format"),
         ("notes", b"plain words", "not a briefing format"),
     ],
 )
@@ -333,3 +337,36 @@ def test_without_an_index_the_ui_explains_and_a_first_upload_starts_one(page, ma
         expect(page.locator("#b-header")).to_contain_text("1 briefing indexed, dated 2024-03-01")
         ask(page, "How long was the harbour closed?")
         expect(page.locator("#b-chat")).to_contain_text("19 days")
+
+
+@pytest.mark.browser
+def test_an_uploaded_pdf_is_cited_by_page_and_opens_on_its_quote(
+    page, fresh_service: BriefingService, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    pdf = tmp_path / "harbour.pdf"
+    pdf.write_bytes(briefing_pdf())
+    with serving(fresh_service) as url:
+        page.goto(url)
+        page.locator("#b-add").get_by_text("Add a briefing").click()
+        page.locator("#b-upload input[type=file]").set_input_files(str(pdf))
+        expect(page.locator("#b-upload-status")).to_contain_text("Added harbour.pdf")
+
+        ask(page, SIGNATURES)
+        card = page.locator('#b-sources .b-source[data-doc="harbour.pdf"]').first
+        expect(card.locator(".b-meta")).to_have_text("harbour.pdf · 2024-03-05 · p. 3")
+        start, end = int(card.get_attribute("data-start")), int(card.get_attribute("data-end"))
+        quote = fresh_service.article("harbour.pdf").text[start:end]  # type: ignore[union-attr]
+        assert quote == QUOTE
+
+        card.click()
+        article = page.locator("#b-article")
+        expect(article.locator("mark")).to_have_text(quote)
+        expect(article.locator(".b-meta")).to_contain_text("quote on p. 3 of 3")
+        expect(article.locator(".b-page")).to_have_count(3)
+        download = article.get_by_role("link", name="Download the original (harbour.pdf)")
+        expect(download).to_have_attribute("target", "_blank")
+        href = download.get_attribute("href")
+        assert httpx.get(f"{url}/{href}", timeout=60).content == pdf.read_bytes()
+        page.goto("about:blank")  # closes Gradio's open connections, so the server stops at once

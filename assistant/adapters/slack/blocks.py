@@ -6,10 +6,10 @@ answer becomes several messages rather than a failed one. Pure functions: no Sla
 layout can be checked without a network.
 
 The layout: the answer; when briefings disagree, a context line with what the others say (value, date and
-citation number); each citation as a block quote headed by its number, article title and date; a
-context line naming the sources (doc id, date, character offsets, so anyone can check the quote); 👍/👎
+citation number); each citation as a block quote headed by its number, article title, date and (for a PDF) page; a
+context line naming the sources (doc id, date, page, character offsets, so anyone can check the quote); 👍/👎
 buttons that carry the answer's feedback id. When the briefings do not answer, the plain sentence from the
-answering step, the closest sentences found (each a block quote with its title and date, labelled as not an
+answering step, the closest sentences found (each a block quote with its title, date and page, labelled as not an
 answer) and the nearest sources instead.
 
 The way back lives here too: :func:`question_text` reads a question out of Slack's mrkdwn (mentions
@@ -117,15 +117,14 @@ def _alternatives_context(answer: Answer) -> Block:
 
 
 def _citation_sections(citation: Citation) -> list[Block]:
-    header = f"*[{citation.id}]* {escape(_truncate(citation.title, MAX_TITLE))}"
-    if citation.date:
-        header += f" · {citation.date}"
+    header = f"*[{citation.id}]* {escape(_truncate(citation.title, MAX_TITLE))}{_dated(citation.date)}"
+    header += _paged(citation.page)
     pieces = fit(citation.quote, MAX_SECTION_TEXT - len(header) - 1, quoted=True)
     return [_section(f"{header}\n{pieces[0]}"), *(_section(piece) for piece in pieces[1:])]
 
 
 def _sources_context(citations: Sequence[Citation]) -> Block:
-    lines = [f"[{c.id}] `{escape(c.doc)}`{_dated(c.date)} · chars {c.start}–{c.end}" for c in citations]
+    lines = [f"[{c.id}] `{escape(c.doc)}`{_dated(c.date)}{_paged(c.page)} · chars {c.start}–{c.end}" for c in citations]
     return _context(["*Sources*", *lines[: MAX_CONTEXT_ELEMENTS - 1]])
 
 
@@ -141,7 +140,8 @@ def _closest_sections(closest: Sequence[Citation]) -> list[Block]:
     for citation in closest:
         quote = fit(_truncate(" ".join(citation.quote.split()), MAX_EXCERPT), quoted=True)[0]
         source = escape(_truncate(citation.title or citation.doc, MAX_TITLE))
-        blocks.append(_section(f"{quote} — {source}" + (f" ({citation.date})" if citation.date else "")))
+        known = [part for part in (citation.date, f"p. {citation.page}" if citation.page else None) if part]
+        blocks.append(_section(f"{quote} — {source}" + (f" ({', '.join(known)})" if known else "")))
     return blocks
 
 
@@ -206,6 +206,10 @@ def _distinct_docs(passages: Sequence[Passage]) -> list[Passage]:
 
 def _dated(date: str | None) -> str:
     return f" · {date}" if date else ""
+
+
+def _paged(page: int | None) -> str:
+    return f" · p. {page}" if page else ""
 
 
 # -------------------------------------------------------------------------------------------- text
