@@ -25,7 +25,14 @@ from pathlib import Path
 
 from assistant.text.dates import DATE_LINE
 from index.errors import CorpusNotFound
-from index.formats import BRIEFING_SUFFIXES, DOCUMENT_SUFFIXES, EXTRACTORS, Extracted, UnreadableDocument
+from index.formats import (
+    BRIEFING_SUFFIXES,
+    DOCUMENT_SUFFIXES,
+    EXTRACTION_VERSION,
+    EXTRACTORS,
+    Extracted,
+    UnreadableDocument,
+)
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -165,7 +172,8 @@ def _load_document(
     text = extracted.text
     date = parse_date_line(text) or extracted.date
     title = _shorten(extracted.title) if extracted.title else _title_of(text, markdown=False)
-    digest = hashlib.sha256(raw).hexdigest()
+    # the extractor's version counts as content: a better extractor re-extracts every document on the next ingest
+    digest = hashlib.sha256(raw + f"extracted:{EXTRACTION_VERSION}".encode()).hexdigest()
     articles = [Article(doc_id, title, date, text, source, digest, pages=extracted.pages, parent=parent)]
     rejected: list[Rejected] = []
     if depth >= MAX_ATTACHMENT_DEPTH:

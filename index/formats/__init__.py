@@ -26,10 +26,13 @@ EXTRACTORS: Mapping[str, Callable[[bytes], Extracted]] = MappingProxyType(
     {".pdf": extract_pdf, ".docx": extract_docx, ".eml": extract_eml}
 )
 DOCUMENT_SUFFIXES = frozenset(EXTRACTORS)
+# Raised whenever an extractor's output changes for some input, so ingest re-extracts documents it has indexed.
+EXTRACTION_VERSION = "2"
 
 __all__ = [
     "BRIEFING_SUFFIXES",
     "DOCUMENT_SUFFIXES",
+    "EXTRACTION_VERSION",
     "EXTRACTORS",
     "Attachment",
     "Extracted",

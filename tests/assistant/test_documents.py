@@ -232,3 +232,18 @@ def test_an_email_keeps_its_body_when_an_attachment_cannot_be_read(make_settings
     where = f"{folder / 'doha.eml'} (doha.eml/locked.pdf)"  # the file as given, and the attachment inside it
     assert [(r.source, r.reason) for r in report.skipped] == [(where, "encrypted PDF (needs a password)")]
     assert "Wednesday" in service.ask("When is the next round planned?").answer
+
+
+def test_a_new_extractor_version_re_extracts_documents_but_not_text_files(
+    make_settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "grain.docx").write_bytes(briefing_docx())
+    (folder / "note.txt").write_text("date 2024-03-01\nThe ferry timetable changes on Friday.\n", encoding="utf-8")
+    service = BriefingService(make_settings(corpus=folder))
+    assert service.ingest([folder]).added == 2
+    assert service.ingest([folder]).unchanged == 2
+    monkeypatch.setattr("index.articles.EXTRACTION_VERSION", "next")
+    again = service.ingest([folder])
+    assert (again.updated, again.unchanged) == (1, 1)
