@@ -37,6 +37,7 @@ from index.formats import (
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
 ARTICLE_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | DOCUMENT_SUFFIXES
+_MAIL_HEADER = re.compile(rb"[A-Za-z][\w-]*:[ \t]")  # "From: ...", "Subject: ..." at the top of a message
 MAX_ATTACHMENT_DEPTH = 2  # an e-mail forwarded inside an e-mail is read; deeper nesting is not followed
 
 MAX_TITLE_CHARS = 120
@@ -250,6 +251,8 @@ def _misnamed(raw: bytes, suffix: str) -> str:
         return ""
     if actual == ".doc" and suffix == ".docx":  # the Word reader says this one itself
         return ""
+    if actual == ".txt" and suffix == ".eml" and _MAIL_HEADER.match(raw.lstrip()[:200]):
+        return ""  # an e-mail is text: one with headers is an e-mail, however empty its body
     if actual == ".doc":
         return " (it is an older Word .doc file: save it as .docx)"
     kind = {".pdf": "a PDF", ".docx": "a Word file", ".txt": "plain text"}[actual]
