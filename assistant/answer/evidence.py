@@ -40,6 +40,7 @@ from assistant.text.sentences import Span, chunk_sentence_spans, sentence_spans
 from assistant.text.tokens import sentence_terms as cached_terms
 from assistant.text.tokens import terms as article_terms
 from assistant.types import Passage
+from index.articles import body_without_date
 from index.embedding import Embedder
 from index.lexical import LexicalIndex
 from index.store import StoredChunk
@@ -49,6 +50,7 @@ MAX_SENTENCE_CHARS = 600
 # the lead, so its sentences count as coming after the first few.
 LEAD_CHARS = 300
 LEAD_OFFSET = 5
+TITLE_PREFIX = 40  # characters of a title enough to tell whether the text opens with it
 RECENCY_DAYS = 30.0
 CARRIED_TERM_SHARE = 0.35
 SEMANTIC_ENCODE_LIMIT = 8  # sentences encoded at query time when the index stored no vector for them
@@ -183,10 +185,25 @@ def gather(passages: list[Passage], limit: int) -> list[Candidate]:
             sentence = chunk.text[span.start - chunk.start : span.end - chunk.start]
             if len(sentence) > MAX_SENTENCE_CHARS or not re.search(r"\w", sentence):
                 continue
-            position = index + (0 if chunk.start < LEAD_CHARS else LEAD_OFFSET)
+            position = index + (title_shift(chunk) if chunk.start < LEAD_CHARS else LEAD_OFFSET)
             candidate = Candidate(chunk.doc, chunk.title, chunk.date, span, sentence, passage, rank, position, vector)
             candidates.append(candidate)
     return candidates
+
+
+def title_shift(chunk: StoredChunk) -> int:
+    """1 when the article's text does not open with its title, else 0: positions count the title as sentence 0.
+
+    A text or Markdown briefing opens with its title line, so its lead sentence is sentence 1; a PDF, Word file
+    or e-mail usually states its title in metadata or the subject only, so its lead is sentence 0. Without
+    this, a document's first body sentence would count as the title position and outrank the sentence that
+    answers (the ranking weights were fitted on briefings that open with their titles).
+    """
+    if chunk.start != 0 or not chunk.title:
+        return 0
+    title = " ".join(chunk.title.rstrip("…").split())[:TITLE_PREFIX]
+    opening = " ".join(body_without_date(chunk.text.lstrip("\ufeff")).split())
+    return 0 if opening.startswith(title) else 1
 
 
 def _sentences_of(chunk: StoredChunk) -> list[tuple[Span, np.ndarray | None]]:
