@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from index.errors import ConfigurationError
+from index.model_cache import recorded_checksum
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,16 @@ T = TypeVar("T")
 
 
 class Embedder(ABC):
-    """Turns texts into normalised vectors; ``identity`` is what the index records about the model."""
+    """Turns texts into normalised vectors; ``identity`` is what the index records about the model.
+
+    ``export`` names the exported file and its checksum, so an index also records which export built it;
+    empty for a backend that runs the model as is.
+    """
 
     identity: str
     dimension: int
     backend: str
+    export: str = ""
 
     def __init__(self) -> None:
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -211,6 +217,7 @@ class OnnxEmbedder(Embedder):
         self._pool_changed = Condition()
         self.identity = identity
         self.backend = backend
+        self.export = f"{onnx_path.name} sha256={recorded_checksum(onnx_path)}"
         self.dimension = int(self._encode(["dimension probe"]).shape[1])
 
     @contextmanager
@@ -318,7 +325,8 @@ def _hub_snapshot(name: str) -> str:
 
 
 def load_embedder(model: str | None, backend: str, cache_dir: Path, threads: int | None = None) -> Embedder:
-    """Build the configured embedder; ONNX backends export the model once into ``cache_dir``.
+    """Build the configured embedder; ONNX backends export the model once into ``cache_dir``, which every
+    index of a user shares (see :mod:`index.model_cache`).
 
     ``threads`` single-threaded ONNX sessions run in parallel (default: one per core)."""
     if backend not in BACKENDS:

@@ -3,8 +3,9 @@
 sentence-transformers' own ONNX backend needs optimum, which cannot be installed beside
 sentence-transformers 6, so the project owns this small step. The graph includes mean pooling and L2
 normalisation, so onnxruntime returns finished embeddings; it also returns the token states, from which
-ingest pools one vector per sentence of a chunk at no extra inference cost. The file is written to a temporary
-name and renamed, so a crash mid-export never leaves a half-written model behind.
+ingest pools one vector per sentence of a chunk at no extra inference cost. Files are written to a temporary
+name, checksummed and renamed, so a crash mid-export never leaves a half-written model behind; naming, checking
+and locking the shared cache is :mod:`index.model_cache`'s job.
 
 Owns the exported files in the cache folder its caller names; must not read the environment for that folder
 (settings decide it) and must not import chromadb or the assistant's adapters.
@@ -12,7 +13,6 @@ Owns the exported files in the cache folder its caller names; must not read the 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import warnings
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import ConfigurationError
+from index.model_cache import cache_key, export_lock, is_intact, partial_path, seal
 
 log = logging.getLogger(__name__)
 
@@ -29,30 +30,35 @@ EXPORT_VERSION = "2"  # 2: also outputs the token states, for per-sentence vecto
 
 
 def exported_model(model_dir: Path, cache_dir: Path, quantize: bool) -> Path:
-    """Path of the ONNX file for ``model_dir``, exporting it first if it is not cached yet.
+    """Path of the ONNX file for ``model_dir``, exporting it first if the cache holds no intact copy.
 
     ``cache_dir`` comes from the caller's settings (``Settings.model_dir``): this module reads no environment.
+    The unlocked first look serves the common case (exported long ago) without touching the lock file.
     """
-    target = cache_dir / f"{_fingerprint(model_dir)}{'-int8' if quantize else ''}.onnx"
-    if target.is_file():
+    key = cache_key(model_dir, cache_dir, EXPORT_VERSION)
+    target = cache_dir / f"{key}{'-int8' if quantize else ''}.onnx"
+    if is_intact(target):
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
-    log.info("exporting %s to ONNX (once) at %s", model_dir, target)
-    full = cache_dir / f"{_fingerprint(model_dir)}.onnx"
-    if not full.is_file():
-        _export(model_dir, full)
-    if quantize:
-        _quantize(full, target)
+    with export_lock(cache_dir, key):
+        if _usable(target):  # another process may have made it while this one waited
+            return target
+        full = cache_dir / f"{key}.onnx"
+        if full == target or not _usable(full):  # the float model is also the int8 one's source
+            log.info("exporting %s to ONNX (once) at %s", model_dir, full)
+            _export(model_dir, full)
+        if quantize:
+            _quantize(full, target)
     return target
 
 
-def _fingerprint(model_dir: Path) -> str:
-    """Changes when the weights change, so a new model version is exported again."""
-    digest = hashlib.sha256(f"{EXPORT_VERSION}:{model_dir.resolve()}".encode())
-    for weights in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
-        stat = weights.stat()
-        digest.update(f"{weights.name}:{stat.st_size}:{int(stat.st_mtime)}".encode())
-    return f"{model_dir.name}-{digest.hexdigest()[:12]}"
+def _usable(model: Path) -> bool:
+    """Intact, or absent; a damaged file is reported once and then replaced by the caller."""
+    if is_intact(model):
+        return True
+    if model.is_file():
+        log.warning("cached ONNX model %s does not match its checksum; making it again", model)
+    return False
 
 
 def _export(model_dir: Path, target: Path) -> None:
@@ -92,7 +98,7 @@ def _export(model_dir: Path, target: Path) -> None:
     dynamic = {name: {0: "batch", 1: "tokens"} for name in input_names}
     dynamic["embedding"] = {0: "batch"}
     dynamic["tokens"] = {0: "batch", 1: "tokens"}
-    partial = target.with_suffix(".partial")
+    partial = partial_path(target)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(
@@ -105,7 +111,7 @@ def _export(model_dir: Path, target: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
-    partial.replace(target)
+    seal(partial, target)
 
 
 def _quietly_loaded(auto_model: Any, model_dir: Path) -> Any:
@@ -126,10 +132,10 @@ def _quantize(source: Path, target: Path) -> None:
     """Per-channel dynamic int8: cosine about 0.99 to the float model, about twice as fast."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    partial = target.with_suffix(".partial")
+    partial = partial_path(target)
     with _quantizer_notes_dropped():
         quantize_dynamic(str(source), str(partial), weight_type=QuantType.QInt8, per_channel=True)
-    partial.replace(target)
+    seal(partial, target)
 
 
 @contextmanager

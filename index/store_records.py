@@ -60,10 +60,14 @@ def date_number(date: str | None) -> int:
 
 
 def collection_metadata(embedder: Embedder) -> dict[str, Any]:
+    """``embedding_model`` and ``dimension`` decide whether a query may use this index; ``embedding_export``
+    (the ONNX file and its checksum) only tells which export built it, since a re-export after a torch or
+    onnxruntime upgrade computes the same vectors to within rounding and must not lock anyone out."""
     return {
         "schema": SCHEMA_VERSION,
         "embedding_model": embedder.identity,
         "dimension": embedder.dimension,
+        "embedding_export": embedder.export,
         "generation": "",
     }
 

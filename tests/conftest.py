@@ -29,20 +29,29 @@ SEED_DOC = "000_79c4bc1eae008fdb.txt"
 NEWS = PROJECT.parent / "shared" / "corpora" / "news-2024q1"
 
 
+@pytest.fixture(scope="session")
+def user_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Stands in for ``~/.cache``, so no test writes into the developer's own model cache."""
+    return tmp_path_factory.mktemp("user-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test sees the developer's BRIEFINGS_* or Slack settings, and nothing may reach a model hub."""
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, user_cache: Path) -> None:
+    """No test sees the developer's BRIEFINGS_* or Slack settings or cache, and nothing may reach a model hub."""
     for name in list(os.environ):
         if name.startswith(("BRIEFINGS_", "SLACK_", "OPENAI_", "OLLAMA_")):
             monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(user_cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
 
 
 @pytest.fixture(scope="session")
-def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One ONNX export for the whole session."""
-    return tmp_path_factory.mktemp("models")
+def model_cache(user_cache: Path) -> Path:
+    """One ONNX export for the whole session, in the folder that settings use by default."""
+    folder = user_cache / "briefings" / "models"
+    folder.mkdir(parents=True, exist_ok=True)  # a test with default settings may have made it first
+    return folder
 
 
 @pytest.fixture
