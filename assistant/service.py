@@ -75,6 +75,8 @@ class BriefingService:
         return ArticleTexts(self.store.article_text, fetch_pages=self._page_starts)
 
     def _page_starts(self, doc: str) -> tuple[int, ...]:
+        if not doc.lower().endswith(".pdf"):  # only PDFs have pages: no round trip to the store for the rest
+            return ()
         record = self.store.record_of(doc)
         return record.pages if record is not None else ()
 
