@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 # the 30k-chunk news corpus (see the README's scale table) at a small cost in build time.
 HNSW = {"space": "cosine", "ef_construction": 200, "max_neighbors": 32, "ef_search": 200}
 
+DOCS_PER_FILTER = 200  # articles named in one ``$in`` filter
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -172,12 +174,23 @@ def _http_client(url: str, settings: Any, timeout: float) -> ClientAPI:
 
 
 def read_pages(
-    collection: Collection, include: list[str], size: int = 5000
+    collection: Collection, include: list[str], docs: Sequence[str] | None = None, size: int = 5000
 ) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
-    """Every record of ``collection`` as ``(ids, metadatas, documents)`` pages, so none is held whole."""
+    """Every record of ``collection``, or every one whose ``doc`` is among ``docs``, as ``(ids, metadatas,
+    documents)`` pages, so none is held whole."""
+    if docs is None:
+        yield from _pages(collection, include, None, size)
+        return
+    for begin in range(0, len(docs), DOCS_PER_FILTER):
+        yield from _pages(collection, include, {"doc": {"$in": list(docs[begin : begin + DOCS_PER_FILTER])}}, size)
+
+
+def _pages(
+    collection: Collection, include: list[str], where: dict[str, Any] | None, size: int
+) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
     offset = 0
     while True:
-        page = collection.get(include=include, limit=size, offset=offset)  # type: ignore[arg-type]
+        page = collection.get(include=include, where=where, limit=size, offset=offset)  # type: ignore[arg-type]
         ids = page["ids"]
         if not ids:
             return

@@ -1,18 +1,21 @@
-"""The incremental pipeline: files -> articles -> chunks -> vectors -> Chroma, then the lexical index.
+"""The incremental pipeline: files -> articles -> chunks -> vectors -> Chroma and the lexical index.
 
 Each article's recorded hash covers its bytes *and* the chunking settings, so unchanged files are skipped
 and a change of settings re-chunks everything. Changed articles are rewritten in three steps — mark pending,
 replace all their chunks, record the new hash — so a crash or kill at any point is repaired by the next run:
 a pending or stale article is simply redone, and chunk ids are deterministic, so nothing is duplicated.
-A marker file beside the index says writes are under way; a run that finds one left by a killed run moves
-the generation even if nothing is left to write, so no lexical index saved mid-write stays current.
+Each group written to Chroma is written to the lexical index next, and the run ends with a sync of the
+lexical index against the store (:mod:`index.lexical_sync`), which repairs whatever a kill left between the
+two. A marker file beside the index says writes are under way; a run that finds one left by a killed run
+moves the generation even if nothing is left to write, so every reader syncs again.
 A file lock keeps two ingests from writing to one index at once.
 
 Every path is discovered and every article loaded before anything is written: a mistyped path
 (:class:`CorpusNotFound`) or a folder with nothing loadable (:class:`EmptyCorpus`) leaves the index as it
 was. Only then does ``rebuild`` build a new index from ``paths``, into staging collections beside the live
 ones, which keep answering until every article is written and the store swaps the new ones in (see
-:mod:`index.store_staging`). A rebuild that fails or is killed before the swap leaves the old index exactly as it was;
+:mod:`index.store_staging`); the lexical index is left alone until the swap, then synced with the new ones.
+A rebuild that fails or is killed before the swap leaves the old index exactly as it was;
 killed during the swap, it is finished by the next process that opens the index; either way the index opens
 and answers after a kill at any point. An embedded database that cannot be opened is moved aside, not
 deleted, so ``--rebuild`` is always the way out of a damaged index. ``prune`` is scoped to
@@ -42,9 +45,10 @@ from index.articles import ARTICLE_SUFFIXES, Article, Rejected, SourceFile, disc
 from index.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, chunk_article
 from index.embedding import Embedder
 from index.errors import EmptyCorpus, IndexLocked
-from index.lexical import lexical_folder, save_unless_current
-from index.sentence_vectors import pack
-from index.store import PENDING, ArticleRecord, ChunkStore, StoreLocation
+from index.lexical import lexical_folder
+from index.lexical_sync import LexicalWriter, doc_state
+from index.sentence_vectors import SPANS_KEY, VECTORS_KEY, pack, unpack
+from index.store import PENDING, ArticleRecord, ChunkStore, StoredChunk, StoreLocation
 
 log = logging.getLogger(__name__)
 
@@ -152,15 +156,17 @@ def _ingest_locked(
     _count(report, articles, work, records)
     if (work or gone) and not rebuild:  # a rebuild's writes are invisible until its swap moves the generation
         unfinished.touch()
-    _write(store, work, fresh, embedder, chunking, progress, report)
+    lexical = LexicalWriter(lexical_folder(location.index_dir))
+    _write(store, work, fresh, embedder, chunking, progress, report, None if rebuild else lexical)
     _record_moved_sources(store, articles, records, fresh)
     store.delete_articles(gone)
+    lexical.delete(gone)
     report.removed = len(gone)
-    changed = rebuild or report.changed or unfinished.exists()
-    generation = store.bump_generation() if changed else store.generation
+    if rebuild or report.changed or unfinished.exists():
+        store.bump_generation()
     if rebuild:
         store.finish_rebuild()
-    _refresh_lexical(store, location, generation)
+    lexical.sync(store)
     unfinished.unlink(missing_ok=True)
     return report
 
@@ -264,7 +270,10 @@ def _write(
     chunking: ChunkingSettings,
     progress: ProgressFactory,
     report: IngestReport,
+    lexical: LexicalWriter | None,
 ) -> None:
+    """Embed and write ``work`` group by group: Chroma first (mark pending, replace, commit), then ``lexical``
+    (``None`` while a rebuild writes to collections nobody reads yet)."""
     chunked = [(article, chunk_article(article, chunking.size, chunking.overlap)) for article in work]
     total = sum(len(chunks) for _, chunks in chunked)
     bar = progress(total, "Embedding chunks")
@@ -277,6 +286,9 @@ def _write(
             store.delete_chunks_of(article.id for article in group_articles)
             store.add_chunks(chunks, vectors, sentences)
             store.commit_articles(group_articles, [fresh[a.id] for a in group_articles], [len(c) for _, c in group])
+            if lexical is not None:
+                states = {article.id: doc_state(fresh[article.id], store.embedding_model) for article in group_articles}
+                lexical.replace(_stored_chunks(chunks, sentences), states)
             report.chunks += len(chunks)
             report.chars += sum(len(article.text) for article in group_articles)
     finally:
@@ -320,5 +332,9 @@ def _groups(chunked: list[tuple[Article, list[Chunk]]]) -> Iterator[list[tuple[A
         yield group
 
 
-def _refresh_lexical(store: ChunkStore, location: StoreLocation, generation: str) -> None:
-    save_unless_current(lexical_folder(location.index_dir), generation, store.iter_chunks)
+def _stored_chunks(chunks: list[Chunk], sentences: list[dict[str, str]]) -> list[StoredChunk]:
+    """The chunks as the store reads them back, sentence vectors included (for the lexical index)."""
+    return [
+        StoredChunk(c.id, c.doc, c.title, c.date, c.start, c.end, c.text, unpack(s[SPANS_KEY], s[VECTORS_KEY]))
+        for c, s in zip(chunks, sentences, strict=True)
+    ]

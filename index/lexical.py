@@ -1,52 +1,90 @@
-"""BM25 over the same chunks as the dense index (bm25s), kept on disk beside it.
+"""BM25 over the same chunks as the dense index, in one SQLite file (FTS5) beside it.
 
 Dense retrieval misses rare names and numbers that a question shares word for word with its answer; BM25
-finds exactly those. The index is built from the store's chunks after each ingest that changed something and
-saved with the store's ``generation``; a process that starts, or a replica that sees the generation move,
-loads or rebuilds it instead of re-tokenising per query. It also mirrors each chunk's text and place, so a
-lexical hit needs no round trip to Chroma, and keeps document frequencies for idf-weighted term overlap.
+finds exactly those. The file also mirrors each chunk's text, place and sentence vectors, so a hit (lexical
+or dense: Chroma's search returns ids only) needs no round trip to Chroma, and FTS5's vocabulary gives the
+document frequencies behind idf-weighted term overlap. Chunk texts and vectors stay on disk: a question
+reads the rows it needs; only each chunk's length and date number (a few bytes a chunk) are held in memory.
 
-On disk, :func:`lexical_folder` holds a small ``CURRENT`` pointer file (the current build's folder name and
-generation) and the builds themselves. Every save writes a build folder of its own and then replaces the
-pointer with ``os.replace``, so any number of processes may save at once and a reader, or a writer killed at
-any point, only ever sees a complete build: the previous one or the new one.
+What BM25 ranks are the project's own terms (:func:`assistant.text.tokens.terms`: stemmed, stop words
+dropped), stored joined by spaces in a full-text table whose tokenizer splits on white space only, so every
+term reaches FTS5 unchanged. FTS5 serves as the inverted index (its ``fts5vocab`` tables give the chunks
+holding a term and how often each does) and the score is computed here: Lucene's BM25 with k1 1.5 and b 0.75,
+what the ranking and the fitted answer model were tuned with. FTS5's own ``bm25()`` fixes k1 at 1.2, which
+answered three fewer of the news development questions.
 
-Owns the on-disk BM25 builds; must not import chromadb (chunks come through :class:`ChunkStore`) nor the
-assistant's service or adapters.
+Tables: ``chunks`` (the mirror; its row number is the full-text row's), ``chunk_terms`` (FTS5),
+``vocabulary`` and ``occurrences`` (``fts5vocab``: chunks per term, every occurrence), ``docs`` (each
+article's state as last copied from the store, so a sync can diff) and ``meta`` (the schema, and the store
+``generation`` the file was last synced with). The database runs in WAL mode: any number of readers, in any
+process, read committed rows while one writer writes. Writing and syncing live in :mod:`index.lexical_sync`.
+
+Must not import chromadb (chunks come through :class:`ChunkStore`) nor the assistant's service or adapters.
 """
 
 from __future__ import annotations
 
-import bisect
-import json
 import logging
 import math
-import os
-import shutil
-import tempfile
-import time
-import uuid
+import sqlite3
+import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from filelock import FileLock
 
 from assistant.text.tokens import terms, terms_with_words
 from index.sentence_vectors import SentenceVectors
-from index.store import ChunkStore, StoredChunk, date_number
+from index.store import StoredChunk, date_number
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3  # 3: sentence vectors as memory-mapped arrays beside the rows
+SCHEMA = "1"  # a file of another schema is built anew (it is derived data)
+K1, B = 1.5, 0.75  # BM25 in Lucene's variant, with the k1 and b the answer model was fitted with
+DATABASE = "lexical.sqlite3"
+BUSY_SECONDS = 60.0  # how long a statement waits for another connection's write to commit
 SHORT_WORD = 5  # words up to this length must match whole; longer ones may differ in their last letters
 BLEND_CHUNKS = 2000  # from this many chunks on, term weights are pure corpus idf
 BACKGROUND_SCALE = 1.3  # puts general-English rarity (8 - Zipf frequency) on the scale of idf
+_MAX_CACHED_TERMS = 100_000
+_IDS_PER_QUERY = 500  # stays under SQLite's limit on bound parameters
+
+# Every character but white space and control characters is part of a token: the terms are already split.
+_TOKENIZER = "unicode61 remove_diacritics 0 categories 'L* M* N* P* S* Co'"
+_SCHEMA_SQL = f"""
+create table if not exists meta(key text primary key, value text not null) without rowid;
+create table if not exists docs(doc text primary key, state text not null) without rowid;
+create table if not exists chunks(
+    row integer primary key, id text not null unique, doc text not null, title text not null, date text,
+    date_number integer not null, start integer not null, "end" integer not null, text text not null,
+    length integer not null, sentence_spans blob, sentence_vectors blob, dimension integer not null default 0);
+create index if not exists chunks_by_doc on chunks(doc);
+create virtual table if not exists chunk_terms using fts5(terms, tokenize = "{_TOKENIZER}");
+create virtual table if not exists vocabulary using fts5vocab(chunk_terms, row);
+create virtual table if not exists occurrences using fts5vocab(chunk_terms, instance);
+"""
+_STAMP = (  # what changes whenever the contents do: the newest row, the articles held, the generation synced
+    "select (select max(row) from chunks), (select count(*) from docs),"
+    " (select value from meta where key = 'generation')"
+)
+_CHUNK_COLUMNS = 'id, doc, title, date, start, "end", text, sentence_spans, sentence_vectors, dimension'
+
+
+class LexicalDamaged(Exception):
+    """The file is not a lexical index this version reads; it is derived data, so it is built anew."""
+
+
+@dataclass(frozen=True)
+class _Corpus:
+    """Per row number: each chunk's length in terms and its date number (0: no chunk, or undated)."""
+
+    lengths: np.ndarray
+    dates: np.ndarray
+    count: int
+    average_length: float
 
 
 @dataclass(frozen=True)
@@ -55,33 +93,126 @@ class LexicalHit:
     score: float
 
 
+def lexical_folder(index_dir: Path) -> Path:
+    """Where the lexical index (its database and its write lock) lives, inside the index folder."""
+    return index_dir / "lexical"
+
+
+def database_path(folder: Path) -> Path:
+    return folder / DATABASE
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection in autocommit mode (writers open their transactions themselves) with the schema in place.
+
+    Raises :class:`LexicalDamaged` for a file that is not SQLite or holds another schema.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
+    try:
+        connection.execute("pragma journal_mode=wal")
+        connection.execute("pragma synchronous=normal")
+        found = _schema(connection)
+        if found is None:  # a new file: created in one transaction; readers of an existing one never write
+            connection.executescript(f"begin immediate; {_SCHEMA_SQL} commit;")
+            connection.execute("insert or ignore into meta values ('schema', ?)", (SCHEMA,))
+            found = _schema(connection)
+    except sqlite3.DatabaseError as error:
+        connection.close()
+        raise LexicalDamaged(f"{path} is not a lexical index ({error})") from None
+    if found != SCHEMA:
+        connection.close()
+        raise LexicalDamaged(f"{path} holds lexical schema {found}, not {SCHEMA}")
+    return connection
+
+
+def _schema(connection: sqlite3.Connection) -> str | None:
+    try:
+        return read_meta(connection, "schema")
+    except sqlite3.OperationalError:  # no meta table yet
+        return None
+
+
+def read_meta(connection: sqlite3.Connection, key: str) -> str | None:
+    row = connection.execute("select value from meta where key = ?", (key,)).fetchone()
+    return str(row[0]) if row else None
+
+
 class LexicalIndex:
-    """BM25 plus the chunk mirror and document frequencies."""
+    """BM25 search, the chunk mirror and document frequencies, read from the SQLite file.
 
-    def __init__(
-        self, retriever: object, chunks: list[StoredChunk], document_frequency: dict[str, int], generation: str
-    ):
-        self._retriever = retriever
-        self.chunks = chunks
-        self.by_id = {chunk.id: chunk for chunk in chunks}
-        self._df = document_frequency
-        self._idf: dict[str, float] = {}
-        self._sorted_terms: list[str] | None = None
-        self.generation = generation
-        self._date_numbers = np.array([date_number(chunk.date) for chunk in chunks], dtype=np.int64)
+    Each thread reads through a connection of its own (SQLite reads in parallel under WAL). Chunk lengths and
+    document frequencies are cached; each search first checks whether the index changed (another process's
+    writes included) and drops them if so, as :meth:`forget` does.
+    """
 
-    @classmethod
-    def build(cls, chunks: Iterable[StoredChunk], generation: str) -> LexicalIndex:
-        bm25s = _bm25s()
-        ordered = sorted(chunks, key=lambda chunk: (chunk.doc, chunk.start))
-        tokens = [terms(chunk.text) for chunk in ordered]
-        frequency: Counter[str] = Counter()
-        for chunk_terms in tokens:
-            frequency.update(set(chunk_terms))
-        retriever = bm25s.BM25()
-        if ordered:
-            retriever.index(tokens, show_progress=False)
-        return cls(retriever, ordered, dict(frequency), generation)
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._frequency: dict[str, int] = {}
+        self._postings_of: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._corpus: _Corpus | None = None
+        self._stamp: tuple[object, ...] | None = None
+        connect(path).close()  # creates the schema, or raises LexicalDamaged
+
+    def _db(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = connect(self.path)
+        return connection
+
+    @property
+    def generation(self) -> str:
+        """The store generation the index was last brought in line with ("" before the first sync)."""
+        return read_meta(self._db(), "generation") or ""
+
+    def forget(self) -> None:
+        """Drop cached counts: the index was written since they were read."""
+        self._frequency, self._postings_of, self._corpus, self._stamp = {}, {}, None, None
+
+    def count(self) -> int:
+        """How many chunks the index holds."""
+        return self._stats().count
+
+    def _changed(self) -> None:
+        """Drop the cached counts when the index changed, so a reader sees other processes' writes without
+        being told. SQLite's ``data_version`` says whether another connection committed since this thread
+        looked; a stamp of the contents (newest row, articles, generation) whether that changed what is
+        cached, so forty threads seeing one commit reload the counts once, not forty times."""
+        version = self._db().execute("pragma data_version").fetchone()[0]
+        if version == getattr(self._local, "version", None):
+            return
+        self._local.version = version
+        stamp = self._db().execute(_STAMP).fetchone()
+        if stamp != self._stamp:
+            self.forget()
+            self._stamp = stamp
+
+    def _stats(self) -> _Corpus:
+        corpus = self._corpus
+        if corpus is None:
+            found = (
+                self._db()
+                .execute("select group_concat(row), group_concat(length), group_concat(date_number) from chunks")
+                .fetchone()
+            )
+            rows, length, date = (_numbers(column) for column in found)
+            size = int(rows.max()) + 1 if len(rows) else 0
+            lengths, dates = np.zeros(size, np.float32), np.zeros(size, np.int64)
+            lengths[rows], dates[rows] = length, date
+            average = float(lengths.sum()) / len(rows) if len(rows) else 1.0
+            corpus = self._corpus = _Corpus(lengths, dates, len(rows), average or 1.0)
+        return corpus
+
+    def _document_frequency(self, term: str) -> int:
+        found = self._frequency.get(term)
+        if found is None:
+            row = self._db().execute("select doc from vocabulary where term = ?", (term,)).fetchone()
+            found = int(row[0]) if row else 0
+            if len(self._frequency) >= _MAX_CACHED_TERMS:
+                self._frequency.clear()
+            self._frequency[term] = found
+        return found
 
     def knows(self, word: str) -> bool:
         """Does any chunk hold ``word``? Long words match by their first letters, so "Ukrainian" finds the
@@ -89,29 +220,20 @@ class LexicalIndex:
         wanted = terms(word)
         if not wanted:
             return True  # a stop word says nothing about the corpus
-        if all(term in self._df for term in wanted):
+        if all(self._document_frequency(term) > 0 for term in wanted):
             return True
         if len(word) <= SHORT_WORD:
             return False
-        vocabulary = self._vocabulary()
         for prefix in (word.lower()[: max(SHORT_WORD, len(word) - 3)], wanted[0]):
-            at = bisect.bisect_left(vocabulary, prefix)
-            if at < len(vocabulary) and vocabulary[at].startswith(prefix):
+            row = self._db().execute("select term from vocabulary where term >= ? limit 1", (prefix,)).fetchone()
+            if row is not None and str(row[0]).startswith(prefix):
                 return True
         return False
 
-    def _vocabulary(self) -> list[str]:
-        if self._sorted_terms is None:
-            self._sorted_terms = sorted(self._df)
-        return self._sorted_terms
-
     def idf(self, term: str) -> float:
         """Smoothed inverse document frequency; unseen terms count as rare."""
-        value = self._idf.get(term)
-        if value is None:
-            total, frequency = max(len(self.chunks), 1), self._df.get(term, 0)
-            value = self._idf[term] = math.log(1.0 + (total - frequency + 0.5) / (frequency + 0.5))
-        return value
+        total, frequency = max(self.count(), 1), self._document_frequency(term)
+        return math.log(1.0 + (total - frequency + 0.5) / (frequency + 0.5))
 
     def term_weights(self, text: str) -> dict[str, float]:
         """How much each term of ``text`` says: corpus idf blended with general-English rarity.
@@ -121,7 +243,7 @@ class LexicalIndex:
         """
         from wordfreq import zipf_frequency
 
-        share = min(1.0, len(self.chunks) / BLEND_CHUNKS)
+        share = min(1.0, self.count() / BLEND_CHUNKS)
         weights: dict[str, float] = {}
         for term, word in terms_with_words(text):
             background = BACKGROUND_SCALE * max(0.0, 8.0 - zipf_frequency(word, "en"))
@@ -130,248 +252,102 @@ class LexicalIndex:
         return weights
 
     def search(self, query: str, k: int, since: str | None = None, until: str | None = None) -> list[LexicalHit]:
-        """Top ``k`` chunks by BM25, optionally only those dated within ``[since, until]``."""
-        query_terms = terms(query)
-        if not query_terms or not self.chunks or k <= 0:
+        """Top ``k`` chunks by BM25, optionally only those dated within ``[since, until]`` (then undated
+        chunks are left out: their date is unknown, not early). A term the question repeats counts again."""
+        self._changed()
+        corpus = self._stats()
+        query_terms = Counter(terms(query))
+        if not query_terms or k <= 0 or not corpus.count:
             return []
-        scores = np.asarray(self._retriever.get_scores(query_terms), dtype=np.float32)  # type: ignore[attr-defined]
+        scores = np.zeros(len(corpus.lengths), np.float32)
+        postings = self._postings(list(query_terms), len(scores))
+        for repeats, (rows, frequency) in zip(query_terms.values(), postings, strict=True):
+            if len(rows):
+                idf = math.log(1.0 + (corpus.count - len(rows) + 0.5) / (len(rows) + 0.5))
+                norm = K1 * (1.0 - B + B * corpus.lengths[rows] / corpus.average_length)
+                scores[rows] += repeats * idf * frequency / (frequency + norm)
         if since or until:
-            low, high = date_number(since) if since else 1, date_number(until) if until else 99991231
-            scores = scores * ((self._date_numbers >= max(low, 1)) & (self._date_numbers <= high))
-        k = min(k, len(self.chunks))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [LexicalHit(self.chunks[int(i)], float(scores[i])) for i in top if scores[i] > 0]
+            low, high = max(date_number(since) if since else 1, 1), date_number(until) if until else 99991231
+            scores *= (corpus.dates >= low) & (corpus.dates <= high)
+        found = np.flatnonzero(scores > 0)
+        if len(found) > k:
+            found = found[np.argpartition(-scores[found], k - 1)[:k]]
+        ranked = sorted(found.tolist(), key=lambda row: (-scores[row], row))
+        chunks = self._chunks_by_row(ranked)
+        return [LexicalHit(chunks[row], float(scores[row])) for row in ranked if row in chunks]
 
-    # ---------------------------------------------------------------------------------- persistence
-    def save(self, folder: Path) -> str:
-        """Write a new build beside the current one and publish it by replacing the pointer file.
+    def _postings(self, wanted: list[str], rows_known: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each term, the rows holding it and how often each does (rows written since the lengths were
+        read wait).
 
-        Each save writes its own uniquely named folder, so concurrent writers never share files, and readers
-        follow the pointer, which ``os.replace`` swaps in one step: a reader sees the old build or the new one,
-        never a half-written one, and a writer killed at any point leaves the previous build current. Builds
-        that are no longer current are removed afterwards, best effort. Returns the new build's name.
+        Each term's occurrences come back as one string, all terms in one result row: under many threads
+        every step of SQLite gives up the GIL and waits to get it back, so a step per occurrence (or per
+        term) would cost far more than the search itself. A term's postings are then kept (as two small
+        arrays, not text) until the index changes: questions share most of their terms, and reading them
+        again from SQLite cost ten times the scoring.
         """
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = Path(tempfile.mkdtemp(prefix=_PARTIAL_PREFIX, dir=folder))
-        try:
-            self._write_files(partial)
-            with FileLock(str(folder / _PUBLISH_LOCK), timeout=PUBLISH_LOCK_SECONDS):
-                build = partial.rename(folder / f"{_BUILD_PREFIX}{uuid.uuid4().hex}")
-                _publish(folder, build.name, self.generation)
-                _remove_stale(folder, build.name)
-        finally:
-            shutil.rmtree(partial, ignore_errors=True)  # gone already unless writing or publishing failed
-        return build.name
+        cached = self._postings_of
+        known = {term: cached[term] for term in wanted if term in cached}
+        missing = [term for term in dict.fromkeys(wanted) if term not in known]
+        for begin in range(0, len(missing), _IDS_PER_QUERY):
+            batch = missing[begin : begin + _IDS_PER_QUERY]
+            columns = ", ".join(["(select group_concat(doc) from occurrences where term = ?)"] * len(batch))
+            for term, joined in zip(batch, self._db().execute(f"select {columns}", batch).fetchone(), strict=True):
+                occurrences = _numbers(joined)
+                rows, frequency = np.unique(occurrences[occurrences < rows_known], return_counts=True)
+                known[term] = (rows, frequency.astype(np.float32))
+        if missing:
+            if len(cached) + len(missing) > _MAX_CACHED_TERMS:
+                cached.clear()
+            cached.update((term, known[term]) for term in missing)
+        return [known[term] for term in wanted]
 
-    def _write_files(self, target: Path) -> None:
-        if self.chunks:
-            self._retriever.save(str(target / "bm25"), show_progress=False)  # type: ignore[attr-defined]
-        rows = [[c.id, c.doc, c.title, c.date, c.start, c.end, c.text] for c in self.chunks]
-        (target / "chunks.json").write_text(json.dumps(rows, ensure_ascii=False))
-        _save_sentences(target, self.chunks)
-        meta = {"format": FORMAT_VERSION, "generation": self.generation, "df": self._df}
-        (target / "meta.json").write_text(json.dumps(meta, ensure_ascii=False))
+    def _chunks_by_row(self, rows: list[int]) -> dict[int, StoredChunk]:
+        return {int(row[0]): _chunk(row[1:]) for row in self._rows_where("row", rows)}
 
-    @staticmethod
-    def saved_generation(folder: Path) -> str | None:
-        """The generation of the current build at ``folder``, read from the pointer without loading the index."""
-        pointer = _read_pointer(folder)
-        if pointer is not None:
-            return pointer[1]
-        try:  # a folder saved before builds had pointers
-            return str(json.loads((folder / "meta.json").read_text())["generation"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
+    def chunks_by_id(self, ids: Iterable[str]) -> dict[str, StoredChunk]:
+        """The mirrored chunks among ``ids``; ids the index does not hold are simply absent."""
+        return {str(row[1]): _chunk(row[1:]) for row in self._rows_where("id", list(dict.fromkeys(ids)))}
 
-    @classmethod
-    def load(cls, folder: Path, generation: str) -> LexicalIndex | None:
-        """The current build if it matches ``generation``; ``None`` (rebuild) if absent, stale or damaged.
+    def _rows_where(self, column: str, keys: Sequence[object]) -> Iterator[Sequence[Any]]:
+        """``row`` and the chunk columns of the rows whose ``column`` is among ``keys``."""
+        for begin in range(0, len(keys), _IDS_PER_QUERY):
+            batch = keys[begin : begin + _IDS_PER_QUERY]
+            marks = ",".join("?" * len(batch))
+            yield from self._db().execute(
+                f"select row, {_CHUNK_COLUMNS} from chunks where {column} in ({marks})", batch
+            )
 
-        A writer may publish a newer build and remove this one while it is being read; the read then fails,
-        the pointer has moved, and the newer build is read instead.
-        """
-        for _ in range(_LOAD_ATTEMPTS):
-            pointer = _read_pointer(folder)
-            if pointer is None and not (folder / "meta.json").is_file():
-                return None  # not built here yet (a new replica): build quietly
-            if pointer is not None and pointer[1] != generation:
-                return None
-            build = folder / pointer[0] if pointer is not None else folder  # no pointer: the old layout
-            try:
-                return cls._load_build(build, generation)
-            except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
-                if _read_pointer(folder) == pointer:
-                    log.warning("lexical index at %s unreadable (%s); rebuilding", build, error)
-                    return None
+    def all_chunks(self) -> list[StoredChunk]:
+        """Every mirrored chunk, by article and place (for checks and tests; never on the query path)."""
+        rows = self._db().execute(f"select {_CHUNK_COLUMNS} from chunks order by doc, start, id")
+        return [_chunk(row) for row in rows]
+
+
+def _numbers(joined: str | None) -> np.ndarray:
+    """``"3,5,8"`` (SQLite's ``group_concat``) as integers."""
+    return np.fromstring(joined, dtype=np.int64, sep=",") if joined else np.zeros(0, np.int64)
+
+
+def _chunk(row: Sequence[Any]) -> StoredChunk:
+    chunk_id, doc, title, date, start, end, text, spans, vectors, dimension = row
+    sentences = _sentences(spans, vectors, int(dimension))
+    return StoredChunk(str(chunk_id), str(doc), str(title), date or None, int(start), int(end), str(text), sentences)
+
+
+def sentence_blobs(sentences: SentenceVectors | None) -> tuple[bytes | None, bytes | None, int]:
+    """A chunk's sentence vectors as stored: spans (int32 pairs), scales (float16) then rows (int8), dimension."""
+    if sentences is None or not len(sentences.spans):
+        return None, None, 0
+    vectors = sentences.scales.astype(np.float16).tobytes() + sentences.quantised.astype(np.int8).tobytes()
+    return sentences.spans.astype(np.int32).tobytes(), vectors, int(sentences.quantised.shape[1])
+
+
+def _sentences(spans: object, vectors: object, dimension: int) -> SentenceVectors | None:
+    if not isinstance(spans, bytes) or not isinstance(vectors, bytes):
         return None
-
-    @classmethod
-    def _load_build(cls, build: Path, generation: str) -> LexicalIndex | None:
-        meta = json.loads((build / "meta.json").read_text())
-        if meta.get("format") != FORMAT_VERSION or meta.get("generation") != generation:
-            return None
-        rows = json.loads((build / "chunks.json").read_text())
-        sentences = _load_sentences(build, len(rows))
-        chunks = [
-            StoredChunk(r[0], r[1], r[2], r[3], int(r[4]), int(r[5]), r[6], found)
-            for r, found in zip(rows, sentences, strict=True)
-        ]
-        retriever = _load_bm25(build / "bm25") if chunks else None
-        return cls(retriever, chunks, dict(meta.get("df", {})), generation)
-
-
-# The folder holds one pointer file naming the current build, the builds themselves and two lock files.
-_POINTER = "CURRENT"
-_STAGED_POINTER = "CURRENT.staged"
-_PUBLISH_LOCK = "publish.lock"
-_BUILD_LOCK = "build.lock"
-_BUILD_PREFIX = "build-"
-_PARTIAL_PREFIX = "partial-"
-_LOAD_ATTEMPTS = 3
-ABANDONED_SECONDS = 600.0  # a partial build this old belongs to a writer that was killed
-PUBLISH_LOCK_SECONDS = 60.0  # publishing is a rename and a small write; waiting longer means something is stuck
-BUILD_LOCK_SECONDS = 900.0  # how long a process waits for another's build of the same index before building its own
-
-
-def _read_pointer(folder: Path) -> tuple[str, str] | None:
-    """``(build folder name, generation)`` of the current build, or ``None`` if nothing was published."""
-    try:
-        pointer = json.loads((folder / _POINTER).read_text())
-        return str(pointer["build"]), str(pointer["generation"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _publish(folder: Path, build: str, generation: str) -> None:
-    """Point readers at ``build`` (under the publish lock): write the pointer aside, then rename it over the old."""
-    staged = folder / _STAGED_POINTER
-    with staged.open("w", encoding="utf-8") as handle:
-        json.dump({"build": build, "generation": generation}, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(staged, folder / _POINTER)
-
-
-def _remove_stale(folder: Path, current: str) -> None:
-    """Best effort, under the publish lock: drop builds that are no longer current, files of the old
-    single-folder layout, and what killed writers left. Other writers' builds in progress are young: kept."""
-    keep = {_POINTER, _PUBLISH_LOCK, _BUILD_LOCK, current}
-    now = time.time()
-    for entry in folder.iterdir():
-        if entry.name in keep:
-            continue
-        try:
-            if entry.name.startswith(_PARTIAL_PREFIX) and now - entry.stat().st_mtime < ABANDONED_SECONDS:
-                continue
-            if entry.is_dir():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
-        except OSError as error:
-            log.debug("could not remove %s (%s)", entry, error)
-    for sibling in (folder.with_name(folder.name + ".partial"), folder.with_name(folder.name + ".old")):
-        shutil.rmtree(sibling, ignore_errors=True)  # left by the single-folder layout's swap
-
-
-@contextmanager
-def build_lock(folder: Path) -> Iterator[None]:
-    """Held while building the index for a generation, so concurrent processes build it once: the second
-    waits, then finds the build saved. Where no lock can be taken (a read-only folder, a build that takes
-    too long) it goes ahead unlocked; saving stays atomic either way."""
-    lock = FileLock(str(folder / _BUILD_LOCK), timeout=BUILD_LOCK_SECONDS)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        lock.acquire()
-        held = True
-    except OSError as error:  # filelock's Timeout is an OSError too
-        log.warning("building the lexical index at %s without its lock (%s)", folder, error)
-        held = False
-    try:
-        yield
-    finally:
-        if held:
-            lock.release()
-
-
-_SENTENCE_ARRAYS = ("offsets", "spans", "quantised", "scales")
-
-
-def _save_sentences(folder: Path, chunks: list[StoredChunk]) -> None:
-    """All chunks' sentence vectors as four flat arrays, so loading them is a memory map, not a parse."""
-    parts = [chunk.sentences for chunk in chunks]
-    counts = [len(part.spans) if part is not None else 0 for part in parts]
-    dimension = next((part.quantised.shape[1] for part in parts if part is not None and len(part.spans)), 0)
-    present = [part for part in parts if part is not None and len(part.spans)]
-    arrays = {
-        "offsets": np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-        "spans": np.concatenate([p.spans for p in present]) if present else np.zeros((0, 2), np.int32),
-        "quantised": np.concatenate([p.quantised for p in present]) if present else np.zeros((0, dimension), np.int8),
-        "scales": np.concatenate([p.scales for p in present]) if present else np.zeros(0, np.float16),
-    }
-    for name in _SENTENCE_ARRAYS:
-        np.save(folder / f"sentences_{name}.npy", arrays[name])
-
-
-def _load_sentences(folder: Path, count: int) -> list[SentenceVectors | None]:
-    arrays = {name: np.load(folder / f"sentences_{name}.npy", mmap_mode="r") for name in _SENTENCE_ARRAYS}
-    offsets = np.asarray(arrays["offsets"])
-    if len(offsets) != count + 1:
-        raise ValueError("sentence arrays do not match the chunks")
-    return [
-        SentenceVectors(arrays["spans"][begin:end], arrays["quantised"][begin:end], arrays["scales"][begin:end])
-        if end > begin
-        else None
-        for begin, end in pairwise(offsets)
-    ]
-
-
-def _bm25s() -> Any:
-    """bm25s, imported on first use; importing it sets its logger to DEBUG (every build would print a line
-    under a one-line CLI error), so its level is set back here, after the import, not before."""
-    import bm25s
-
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    return bm25s
-
-
-def _load_bm25(folder: Path) -> object:
-    return _bm25s().BM25.load(str(folder), show_progress=False)
-
-
-def lexical_folder(index_dir: Path) -> Path:
-    """Where the lexical builds and the pointer to the current one live, inside the index folder."""
-    return index_dir / "lexical"
-
-
-def load_or_build(store: ChunkStore, folder: Path) -> LexicalIndex:
-    """The lexical index for the store's current generation: loaded if saved, else built and saved."""
-    generation = store.generation
-    loaded = LexicalIndex.load(folder, generation)
-    if loaded is not None:
-        return loaded
-    with build_lock(folder):
-        loaded = LexicalIndex.load(folder, generation)  # another process may have built it while we waited
-        if loaded is not None:
-            return loaded
-        log.info("building the lexical index from the store's chunks")
-        built = LexicalIndex.build(store.iter_chunks(), generation)
-        try:
-            built.save(folder)
-        except OSError as error:  # a read-only index folder still serves, it just rebuilds next start
-            log.warning("could not save the lexical index at %s (%s)", folder, error)
-    return built
-
-
-def save_unless_current(folder: Path, generation: str, chunks: Callable[[], Iterable[StoredChunk]]) -> bool:
-    """Build from ``chunks()`` and save, unless a build of ``generation`` is already current (then ``False``).
-
-    Writers that finish the same generation at once build it once: the lock makes the second wait and skip.
-    """
-    if LexicalIndex.saved_generation(folder) == generation:
-        return False
-    with build_lock(folder):
-        if LexicalIndex.saved_generation(folder) == generation:
-            return False
-        LexicalIndex.build(chunks(), generation).save(folder)
-    return True
+    pairs = np.frombuffer(spans, dtype=np.int32).reshape(-1, 2)
+    count = len(pairs)
+    scales = np.frombuffer(vectors[: 2 * count], dtype=np.float16)
+    quantised = np.frombuffer(vectors[2 * count :], dtype=np.int8).reshape(count, dimension)
+    return SentenceVectors(pairs, quantised, scales)

@@ -3,7 +3,7 @@
 Ingest pools a vector for every sentence of a chunk from the same forward pass that embeds the chunk, so
 answering can compare a question with every candidate sentence without running the encoder again. They
 live in the chunk's metadata (not a side file) so that a replica reading a Chroma server gets them too; the
-local lexical mirror keeps them as memory-mapped arrays (see :mod:`index.lexical`).
+lexical index's SQLite file keeps them as BLOBs (see :mod:`index.lexical`).
 
 Each vector is int8 with its own scale: 386 bytes instead of 1,536, and cosine similarities within about
 0.01 of float32.

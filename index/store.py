@@ -12,10 +12,10 @@ Two collections live in one Chroma database, embedded on disk (``PersistentClien
 Chroma 1.5 silently attaches its downloading default embedding function to a collection opened without one,
 so every open passes ours, and every read and write passes vectors explicitly. The collection metadata
 records the embedding model and dimension (checked on open) and a ``generation`` that changes with every
-write, which tells other processes and replicas that their lexical index is stale.
+write, which tells other processes and replicas that their lexical index may be stale.
 
 A rebuild writes a staging pair and swaps it in (:mod:`index.store_staging`); readers follow the swapped-in
-collections by name (their ids changed) and see a new ``generation``, so they rebuild their lexical index.
+collections by name (their ids changed) and see a new ``generation``, so they sync their lexical index.
 Connecting and error translation live in :mod:`index.chroma_client`, the records' layout in
 :mod:`index.store_records`. Only this module, :mod:`index.store_staging` and :mod:`index.chroma_client`
 import chromadb; the rest of the project reaches Chroma through :class:`ChunkStore`. Must not import the
@@ -290,9 +290,9 @@ class ChunkStore:
         return article_record(doc, metadatas[0]) if metadatas else None
 
     @server_errors
-    def iter_chunks(self) -> Iterator[StoredChunk]:
-        """Every chunk, in pages, for building the lexical index."""
-        for ids, metadatas, documents in read_pages(self._chunks, include=["metadatas", "documents"]):
+    def iter_chunks(self, docs: Sequence[str] | None = None) -> Iterator[StoredChunk]:
+        """Every chunk, or every chunk of ``docs``, in pages: what the lexical index copies."""
+        for ids, metadatas, documents in read_pages(self._chunks, ["metadatas", "documents"], docs):
             for chunk_id, meta, text in zip(ids, metadatas, documents, strict=True):
                 yield stored_chunk(chunk_id, meta, text)
 

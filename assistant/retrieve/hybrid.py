@@ -20,7 +20,8 @@ from threading import Lock
 
 from assistant.types import Passage
 from index.embedding import Embedder
-from index.lexical import LexicalIndex, load_or_build
+from index.lexical import LexicalIndex, database_path
+from index.lexical_sync import LexicalWriter
 from index.store import ChunkStore, StoredChunk
 
 log = logging.getLogger(__name__)
@@ -30,38 +31,52 @@ GENERATION_CHECK_SECONDS = 2.0
 
 
 class LiveLexicalIndex:
-    """The lexical index for the store's current generation, reloaded when another writer changes it.
+    """The lexical index, kept in line with the store's current generation.
 
-    A replica behind a Chroma server, or a server whose index was re-ingested from the command line, notices
-    the new generation within a couple of seconds and rebuilds from the store's chunks. ``on_reload`` runs after
-    such a reload, so caches of what that writer may have changed (article texts) can be dropped too.
+    Opening syncs it with the store (building it from the store's chunks the first time). A replica behind a
+    Chroma server, or a server whose index was re-ingested from the command line, notices the new generation
+    within a couple of seconds and syncs: the writer usually did already (same folder), otherwise only the
+    articles that changed are copied. Questions are never held up by it: while one thread syncs, or another
+    process holds the lexical index's write lock, others answer from the index as it is and the sync is
+    retried at the next check. ``on_reload`` runs when the index moved, so caches of what that writer may
+    have changed (article texts) can be dropped too.
     """
 
     def __init__(self, store: ChunkStore, folder: Path, on_reload: Callable[[], None] | None = None) -> None:
         self._store = store
-        self._folder = folder
+        self._writer = LexicalWriter(folder)
         self._on_reload = on_reload
         self._lock = Lock()
-        self._index = load_or_build(store, folder)
+        self._writer.sync(store)
+        self._index = LexicalIndex(database_path(folder))
+        self._seen = self._index.generation
         self._checked = time.monotonic()
 
     def current(self) -> LexicalIndex:
-        if time.monotonic() - self._checked < GENERATION_CHECK_SECONDS:
+        if time.monotonic() - self._checked < GENERATION_CHECK_SECONDS or not self._lock.acquire(blocking=False):
             return self._index
-        with self._lock:
+        try:
             self._checked = time.monotonic()
-            if self._store.generation != self._index.generation:
-                log.info("index changed; reloading the lexical index")
-                self._index = load_or_build(self._store, self._folder)
-                if self._on_reload is not None:  # e.g. cached article texts another writer may have changed
-                    self._on_reload()
+            if self._store.generation != self._seen:
+                log.info("index changed; bringing the lexical index up to date")
+                self._catch_up(wait=False)
+        finally:
+            self._lock.release()
         return self._index
 
     def refresh(self) -> None:
-        """Reload now (after this process ingested something)."""
+        """Sync now (after this process ingested something)."""
         with self._lock:
-            self._index = load_or_build(self._store, self._folder)
+            self._catch_up(wait=True)
             self._checked = time.monotonic()
+
+    def _catch_up(self, wait: bool) -> None:
+        synced = self._writer.sync(self._store, wait=wait)
+        self._index.forget()
+        if synced:
+            self._seen = self._index.generation
+        if self._on_reload is not None:  # e.g. cached article texts another writer may have changed
+            self._on_reload()
 
 
 class HybridRetriever:
@@ -105,12 +120,13 @@ class HybridRetriever:
         return self._fuse(dense, lexical, k)
 
     def _resolve(self, hits: list[tuple[str, float]], index: LexicalIndex) -> list[tuple[StoredChunk, float]]:
-        """Dense hits as chunks, from the in-memory mirror; Chroma only for chunks it does not hold yet."""
-        missing = [chunk_id for chunk_id, _ in hits if chunk_id not in index.by_id]
+        """Dense hits as chunks, from the lexical index's mirror; Chroma only for chunks it does not hold yet."""
+        mirrored = index.chunks_by_id(chunk_id for chunk_id, _ in hits)
+        missing = [chunk_id for chunk_id, _ in hits if chunk_id not in mirrored]
         fetched = self._store.chunks_by_id(missing) if missing else {}
         resolved = []
         for chunk_id, similarity in hits:
-            chunk = index.by_id.get(chunk_id) or fetched.get(chunk_id)
+            chunk = mirrored.get(chunk_id) or fetched.get(chunk_id)
             if chunk is not None:
                 resolved.append((chunk, similarity))
         return resolved

@@ -16,7 +16,7 @@ from filelock import FileLock
 from assistant.service import BriefingService
 from assistant.settings import Settings
 from index.errors import CorpusNotFound, EmbeddingMismatch, EmptyCorpus, IndexLocked, IndexMissing
-from index.lexical import LexicalIndex, lexical_folder
+from index.lexical import LexicalIndex, database_path, lexical_folder
 from index.store import ChunkStore
 from tests.conftest import PROJECT
 
@@ -185,7 +185,7 @@ def test_killed_ingest_is_repaired_by_the_next_run(tmp_path: Path, model_cache: 
 def test_a_run_killed_before_moving_the_generation_is_finished_by_the_next(
     make_settings, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    """Killed after its last write but before the generation moved, a run leaves the saved lexical index looking
+    """Killed after its last write but before the generation moved, a run leaves the lexical index looking
     current while the chunks changed; the next run, with nothing left to write, must still move the generation."""
     settings = make_settings()
     BriefingService(settings).ingest([corpus_dir])
@@ -201,6 +201,6 @@ def test_a_run_killed_before_moving_the_generation_is_finished_by_the_next(
     report = BriefingService(settings).ingest([corpus_dir])
     assert not report.changed
     store = BriefingService(settings).store
-    saved = LexicalIndex.load(lexical_folder(settings.index), store.generation)
-    assert saved is not None
-    assert {chunk.id for chunk in saved.chunks} == {chunk.id for chunk in store.iter_chunks()}
+    saved = LexicalIndex(database_path(lexical_folder(settings.index)))
+    assert saved.generation == store.generation
+    assert {chunk.id for chunk in saved.all_chunks()} == {chunk.id for chunk in store.iter_chunks()}

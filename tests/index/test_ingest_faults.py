@@ -8,9 +8,11 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ from assistant.service import BriefingService
 from assistant.settings import Settings
 from index.embedding import Embedder
 from index.ingest import GROUP_CHUNKS
-from index.lexical import LexicalIndex, lexical_folder
+from index.lexical import LexicalIndex, database_path, lexical_folder
 from index.store import ChunkStore
 from tests.conftest import PROJECT
 
@@ -137,17 +139,29 @@ def assert_usable(settings: Settings, embedder: Embedder) -> None:
 
 
 def rows(settings: Settings, embedder: Embedder) -> Rows:
-    """Every chunk of a finished index, after checking that its saved lexical index mirrors exactly those."""
+    """Every chunk of a finished index, after checking that its lexical index mirrors exactly those, is synced
+    with the store's generation and records every article's state as the store does."""
     fresh_service(settings, embedder)
     store = ChunkStore.open(settings.location, embedder)
     chunks = list(store.iter_chunks())
     found = frozenset((c.id, c.doc, c.start, c.end, c.text) for c in chunks)
     assert len(found) == len(chunks), "duplicate chunks"
-    saved = LexicalIndex.load(lexical_folder(settings.index), store.generation)
-    assert saved is not None, "no saved lexical index for the store's generation"
-    assert frozenset((c.id, c.doc, c.start, c.end, c.text) for c in saved.chunks) == found
+    saved = LexicalIndex(database_path(lexical_folder(settings.index)))
+    assert saved.generation == store.generation, "the lexical index is not synced with the store's generation"
+    assert frozenset((c.id, c.doc, c.start, c.end, c.text) for c in saved.all_chunks()) == found
+    assert_lexical_whole(settings, store)
     assert all(record.content_hash != "pending" for record in store.article_records().values())
     return found
+
+
+def assert_lexical_whole(settings: Settings, store: ChunkStore) -> None:
+    """No full-text row without its chunk (or the other way round), and every article's recorded state is the
+    store's: what a clean build holds."""
+    with closing(sqlite3.connect(database_path(lexical_folder(settings.index)))) as db:
+        [(chunks, indexed)] = db.execute("select (select count(*) from chunks), (select count(*) from chunk_terms)")
+        states = {doc: state.split(" ")[0] for doc, state in db.execute("select doc, state from docs")}
+    assert chunks == indexed
+    assert states == {doc: record.content_hash for doc, record in store.article_records().items()}
 
 
 @pytest.mark.slow

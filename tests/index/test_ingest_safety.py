@@ -1,15 +1,11 @@
-"""What ingest must never destroy: a mistyped path with --rebuild, a narrow --prune, concurrent lexical saves."""
+"""What ingest must never destroy: a mistyped path with --rebuild, a narrow --prune, concurrent uploads."""
 
 from __future__ import annotations
 
 import dataclasses
 import multiprocessing
-import os
-import random
-import signal
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,8 +15,8 @@ from assistant.settings import Settings
 from index.articles import Article, SourceFile, load_article
 from index.errors import CorpusNotFound, EmptyCorpus
 from index.ingest import ingest
-from index.lexical import LexicalIndex, lexical_folder, load_or_build
-from index.store import ChunkStore, StoredChunk
+from index.lexical import LexicalIndex, database_path, lexical_folder
+from index.store import ChunkStore
 from tests.conftest import run_cli
 from tests.index.test_ingest import snapshot
 
@@ -152,104 +148,7 @@ def test_moved_unchanged_article_records_its_new_source(make_settings, tmp_path:
     assert sources == {"harbour.txt": str(moved / "harbour.txt"), "bridge.txt": str(moved / "bridge.txt")}
 
 
-# ------------------------------------------------------------------------------------- lexical files
-def lexical_for(generation: str, size: int = 40) -> LexicalIndex:
-    """A small index whose every chunk names its generation, so a mixed-up build is caught."""
-    chunks = [
-        StoredChunk(f"{generation}#{i}", f"doc{i}", "T", None, 0, 40, f"generation {generation} chunk {i} words")
-        for i in range(size)
-    ]
-    return LexicalIndex.build(chunks, generation)
-
-
-def assert_whole(index: LexicalIndex | None, generation: str) -> None:
-    assert index is not None, f"build of {generation} unreadable"
-    assert index.generation == generation
-    assert len(index.chunks) == 40 and all(generation in chunk.text for chunk in index.chunks)
-
-
-def save_repeatedly(folder: str, writer: int, count: int) -> None:
-    for round_ in range(count):
-        lexical_for(f"w{writer}r{round_}").save(Path(folder))
-
-
-def save_forever(folder: str, prefix: str) -> None:
-    round_ = 0
-    while True:
-        lexical_for(f"{prefix}-{round_}", size=400).save(Path(folder))
-        round_ += 1
-
-
-def test_concurrent_saves_in_two_processes_never_leave_an_unreadable_index(tmp_path: Path) -> None:
-    folder = tmp_path / "lexical"
-    lexical_for("start").save(folder)
-    writers = [SPAWN.Process(target=save_repeatedly, args=(str(folder), n, 40)) for n in range(2)]
-    for writer in writers:
-        writer.start()
-    reads = 0
-    while any(writer.is_alive() for writer in writers) or reads == 0:
-        generation = LexicalIndex.saved_generation(folder)
-        assert generation is not None, "no build is current"
-        loaded = LexicalIndex.load(folder, generation)
-        if loaded is None:  # a newer build was published between the two reads
-            assert LexicalIndex.saved_generation(folder) != generation
-            continue
-        assert_whole(loaded, generation)
-        reads += 1
-    assert [writer.exitcode for writer in writers] == [0, 0]
-    final = LexicalIndex.saved_generation(folder)
-    assert final is not None and final.endswith("r39")
-    assert_whole(LexicalIndex.load(folder, final), final)
-    builds = [entry for entry in folder.iterdir() if entry.is_dir()]
-    assert len(builds) == 1, f"old builds left behind: {builds}"
-
-
-def test_a_writer_killed_at_any_point_leaves_a_loadable_build(tmp_path: Path) -> None:
-    folder = tmp_path / "lexical"
-    lexical_for("start", size=400).save(folder)
-    rng = random.Random(7)
-    for trial in range(8):
-        writer = SPAWN.Process(target=save_forever, args=(str(folder), f"t{trial}"))
-        writer.start()
-        while not str(LexicalIndex.saved_generation(folder)).startswith(f"t{trial}-"):
-            time.sleep(0.01)  # started and saved once: from here on it is always inside some save
-        time.sleep(rng.uniform(0.0, 0.3))
-        assert writer.pid is not None
-        os.kill(writer.pid, signal.SIGKILL)
-        writer.join()
-        generation = LexicalIndex.saved_generation(folder)
-        assert generation is not None and generation.startswith(f"t{trial}-")
-        loaded = LexicalIndex.load(folder, generation)
-        assert loaded is not None and loaded.generation == generation and len(loaded.chunks) == 400
-        assert all(generation in chunk.text for chunk in loaded.chunks)
-    lexical_for("after").save(folder)  # and a later save still works over what the kills left
-    assert_whole(LexicalIndex.load(folder, "after"), "after")
-
-
-def save_once_for(folder: str, generation: str, start: Any, results: Any) -> None:
-    from index.lexical import save_unless_current
-
-    def slow_chunks() -> list[StoredChunk]:
-        time.sleep(1.0)  # long enough that the other writer arrives while this one builds
-        return list(lexical_for(generation).chunks)
-
-    start.wait()
-    results.put(save_unless_current(Path(folder), generation, slow_chunks))
-
-
-def test_two_writers_finishing_one_generation_build_it_once(tmp_path: Path) -> None:
-    folder = tmp_path / "lexical"
-    start, results = SPAWN.Barrier(2), SPAWN.Queue()
-    writers = [SPAWN.Process(target=save_once_for, args=(str(folder), "g7", start, results)) for _ in range(2)]
-    for writer in writers:
-        writer.start()
-    built = sorted(results.get(timeout=60) for _ in writers)
-    for writer in writers:
-        writer.join()
-    assert built == [False, True]
-    assert_whole(LexicalIndex.load(folder, "g7"), "g7")
-
-
+# ------------------------------------------------------------------------------------- lexical index
 def upload_many(index: str, model_cache: str, corpus: str, writer: int, count: int) -> int:
     """Upload ``count`` briefings one after another, retrying while the other process holds the lock."""
     service = BriefingService(Settings(index=Path(index), model_cache=Path(model_cache), corpus=Path(corpus)))
@@ -278,10 +177,7 @@ def test_concurrent_uploads_leave_the_lexical_index_matching_the_store(make_sett
         pool.starmap(upload_many, [(*arguments, n, 6) for n in range(2)])
     SharedSystemClient.clear_system_cache()  # read what the other processes wrote, not this one's cached view
     store = ChunkStore.open(settings.location, embedder)
-    loaded = LexicalIndex.load(lexical_folder(settings.index), store.generation)
-    assert loaded is not None, "the saved lexical index is not the store's current generation"
-    assert {chunk.id for chunk in loaded.chunks} == {chunk.id for chunk in store.iter_chunks()}
+    saved = LexicalIndex(database_path(lexical_folder(settings.index)))
+    assert saved.generation == store.generation, "the lexical index is not synced with the store's generation"
+    assert {chunk.id for chunk in saved.all_chunks()} == {chunk.id for chunk in store.iter_chunks()}
     assert len(store.article_records()) == 2 + 12
-    assert {chunk.id for chunk in load_or_build(store, lexical_folder(settings.index)).chunks} == {
-        chunk.id for chunk in loaded.chunks
-    }

@@ -171,7 +171,7 @@ def test_a_running_reader_follows_a_rebuild_with_another_chunk_size(
     assert {c.doc for c in reader.ask(OLD_QUESTION).citations} == {"harbour.txt"}
     lexical = reader.retriever.lexical
     assert lexical.generation != before and lexical.generation == reader.store.generation
-    assert {(c.id, c.doc, c.start, c.end, c.text) for c in lexical.chunks} == chunk_rows(clean)
+    assert {(c.id, c.doc, c.start, c.end, c.text) for c in lexical.all_chunks()} == chunk_rows(clean)
 
 
 def damage(settings: Settings) -> bytes:

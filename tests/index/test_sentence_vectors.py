@@ -1,4 +1,4 @@
-"""Per-sentence vectors survive packing into Chroma metadata and the lexical mirror's memory-mapped arrays."""
+"""Per-sentence vectors survive packing into Chroma metadata and the lexical index's mirror."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.lexical import LexicalIndex
+from index.lexical import LexicalIndex, database_path
+from index.lexical_sync import LexicalWriter
 from index.sentence_vectors import pack, unpack
 from index.store import StoredChunk
 
@@ -39,12 +40,9 @@ def test_lexical_mirror_round_trips_sentence_vectors(tmp_path: Path) -> None:
     packed = pack([(0, 10), (11, 25)], vectors)
     with_vectors = StoredChunk("a#0", "a", "A", None, 0, 25, "First one. Second one.", unpack(*packed.values()))
     without = StoredChunk("b#0", "b", "B", "2024-01-01", 0, 9, "No vectors")
-    LexicalIndex.build([with_vectors, without], "g1").save(tmp_path / "lexical")
-    loaded = LexicalIndex.load(tmp_path / "lexical", "g1")
-    assert loaded is not None
-    by_id = loaded.by_id
+    LexicalWriter(tmp_path / "lexical").replace([with_vectors, without], {"a": "h1", "b": "h2"})
+    by_id = LexicalIndex(database_path(tmp_path / "lexical")).chunks_by_id(["a#0", "b#0"])
     assert by_id["b#0"].sentences is None
     restored = by_id["a#0"].sentences
     assert restored is not None and restored.spans.tolist() == [[0, 10], [11, 25]]
     assert np.allclose(restored.vectors, unpack(*packed.values()).vectors)  # type: ignore[union-attr]
-    assert LexicalIndex.load(tmp_path / "lexical", "another generation") is None
