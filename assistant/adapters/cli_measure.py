@@ -1,4 +1,4 @@
-"""The performance commands of ``briefings``: ``bench``, ``formats-bench``, ``scale`` and ``load``.
+"""The performance commands of ``briefings``: ``bench``, ``formats-bench``, ``first-ingest``, ``scale``, ``load``.
 
 Owns only the translation from flags to :mod:`assistant.measure` runs and their printed or written reports; the
 measuring itself lives in :mod:`assistant.measure`. Must not answer questions or open the index itself, and must
@@ -23,9 +23,10 @@ from assistant.errors import ConfigurationError
 
 
 def add_measure_commands(app: typer.Typer) -> None:
-    """Register ``bench``, ``formats-bench``, ``scale`` and ``load`` on ``app``."""
+    """Register ``bench``, ``formats-bench``, ``first-ingest``, ``scale`` and ``load`` on ``app``."""
     app.command("bench")(bench_command)
     app.command("formats-bench")(formats_bench_command)
+    app.command("first-ingest")(first_ingest_command)
     app.command("scale")(scale_command)
     app.command("load")(load_command)
 
@@ -101,32 +102,93 @@ def formats_bench_command(
 
 
 @user_errors
+def first_ingest_command(
+    corpus: Annotated[
+        Path | None,
+        typer.Option("--corpus", help="Folder of .txt articles (default: ../shared/corpora/news-2024q1/articles)"),
+    ] = None,
+    articles: Annotated[int, typer.Option("--articles", min=1, help="How many, evenly spaced by file name")] = 200,
+    repeat: Annotated[int, typer.Option("--repeat", min=1, help="Timed runs of each side")] = 3,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here")] = None,
+) -> None:
+    """Wall time of a new process indexing N articles into a new index, ours beside the plain pipeline's."""
+    from assistant.measure.bench import child_environment
+    from assistant.measure.first_ingest import measure_first_ingest
+    from assistant.measure.format_bench import default_corpus
+
+    stop_cleanly_on_sigterm()
+
+    settings = settings_from()
+    say = functools.partial(typer.echo, err=True)
+    report = measure_first_ingest(corpus or default_corpus(), articles, repeat, child_environment(settings), say)
+    report["command"] = shlex.join(["briefings", *sys.argv[1:]])
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report, indent=2) + "\n")
+    typer.echo(
+        f"first ingest of {report['articles']} articles, whole process: ours {report['ours_seconds']:.1f} s "
+        f"(empty model cache {report['ours_empty_model_cache_seconds']:.1f} s), plain {report['plain_seconds']:.1f} s: "
+        f"{report['speed_ratio']:.2f}x as fast"
+    )
+
+
+@user_errors
 def scale_command(
     sizes: Annotated[str, typer.Option("--sizes", help="Collection sizes to measure at, increasing")] = (
-        "10000,100000,300000,1000000"
+        "10000,100000,1000000"
     ),
     chroma_url: Annotated[
         str | None,
         typer.Option("--chroma-url", help="Chroma server to fill a scratch collection on (default: a temporary one)"),
     ] = None,
+    embedded: Annotated[
+        bool, typer.Option("--embedded", help="Use an embedded database in a temporary folder instead of a server")
+    ] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results here (after every size)")] = None,
     plot_out: Annotated[Path | None, typer.Option("--plot", help="Draw the curves into this PNG")] = None,
-    queries: Annotated[int, typer.Option("--queries", min=1, help="Timed queries per size")] = 200,
-    recall_queries: Annotated[
-        int, typer.Option("--recall-queries", min=1, help="Of those, how many are checked against exact search")
-    ] = 100,
-    text_chars: Annotated[
-        int, typer.Option("--text-chars", min=0, help="Characters of text per synthetic chunk (0: none)")
-    ] = 800,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic vectors and texts")] = 0,
+    queries: Annotated[
+        int, typer.Option("--queries", min=1, help="Planted facts whose questions are asked at every size")
+    ] = 200,
+    corpus: Annotated[
+        Path | None,
+        typer.Option("--corpus", help="Real chunks come first (default: ../shared/corpora/news-2024q1/articles)"),
+    ] = None,
+    questions: Annotated[
+        Path | None,
+        typer.Option("--questions", help="Real questions (JSONL) (default: questions-dev.jsonl beside the corpus)"),
+    ] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option("--cache", help="Keep embedded vectors here for later runs (default: beside the model cache)"),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the planted briefings")] = 0,
+    drop_caches: Annotated[
+        bool,
+        typer.Option(
+            "--drop-caches/--no-drop-caches", help="Before cold queries, also drop the kernel's page cache (root)"
+        ),
+    ] = True,
 ) -> None:
-    """Insert rate, dense query latency and recall@10 of Chroma as it grows (see README, Performance)."""
-    from assistant.measure.scale_bench import SyntheticChunks, parse_sizes, plot, run_scale
+    """Insert rate, cold and warm query latency, recall@10 and planted-fact hits as Chroma grows (see README)."""
+    from assistant.measure.format_bench import default_corpus
+    from assistant.measure.scale_bench import ScaleConfig, parse_sizes, plot, run_scale
 
     stop_cleanly_on_sigterm()
 
-    data = SyntheticChunks(seed=seed, text_chars=text_chars)
-    candidates = settings_from().candidates
+    settings = settings_from()
+    articles = corpus or default_corpus()
+    config = ScaleConfig(
+        sizes=tuple(parse_sizes(sizes)),
+        corpus=articles,
+        questions=questions or articles.parent / "questions-dev.jsonl",
+        cache=cache or settings.model_dir.parent / "scale-vectors",
+        probes=queries,
+        seed=seed,
+        candidates=settings.candidates,
+        chroma_url=chroma_url,
+        embedded=embedded,
+        drop_caches=drop_caches,
+    )
 
     def save(report: dict[str, Any]) -> None:  # after every size, so a long run that dies keeps its results
         typer.echo(f"scale: {report['points'][-1]['size']:,} chunks measured", err=True)
@@ -136,14 +198,13 @@ def scale_command(
         if plot_out:
             plot(report, plot_out)
 
-    say = functools.partial(typer.echo, err=True)
-    report = run_scale(parse_sizes(sizes), chroma_url, queries, recall_queries, candidates, data, say, save)
-    typer.echo(f"{'chunks':>10}  {'inserts/s':>10}  {'p50 ms':>7}  {'p95 ms':>7}  recall@10")
+    report = run_scale(config, settings, functools.partial(typer.echo, err=True), save)
+    typer.echo(f"{'chunks':>10}  {'inserts/s':>9}  {'warm p50':>8}  {'cold 1st':>8}  recall@10  planted hit@10")
     for point in report["points"]:
-        rate = point["inserts_per_second"] or 0
+        rate, hits, cold = point["inserts_per_second"] or 0, point["hit_at_10"]["hnsw"]["planted"], point["cold"]
         typer.echo(
-            f"{point['size']:>10,}  {rate:>10,.0f}  {point['query_p50_ms']:>7.2f}  {point['query_p95_ms']:>7.2f}  "
-            f"{point['recall_at_10']:.3f}"
+            f"{point['size']:>10,}  {rate:>9,.0f}  {point['query_p50_ms']:>8.2f}  {cold['first_query_ms']:>8.1f}"
+            f"  {point['recall_at_10']:>9.3f}  {'-' if hits is None else f'{hits:.3f}':>14}"
         )
 
 

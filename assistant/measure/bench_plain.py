@@ -87,3 +87,35 @@ def measure_plain(
         store.similarity_search(question, k=K)
         latencies.append((time.perf_counter() - began) * 1000)
     return PlainResult(ingest_seconds, sum(len(a.text) for a in articles), len(splits), model_load_seconds, latencies)
+
+
+def ingest_only(folder: Path, target: Path) -> None:
+    """The plain pipeline's first ingest as a script would run it: load the model, split, embed, store, exit.
+
+    ``python -m assistant.measure.bench_plain FOLDER TARGET``; timed from outside as a whole process by
+    :mod:`assistant.measure.first_ingest`.
+    """
+    from langchain_chroma import Chroma
+    from langchain_core.documents import Document
+    from langchain_huggingface import HuggingFaceEmbeddings
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    from index.articles import discover
+    from index.embedding import resolve_model
+
+    model_dir, _ = resolve_model(None)
+    embeddings = HuggingFaceEmbeddings(model_name=model_dir, model_kwargs={"device": "cpu"})
+    sources, _ = discover([folder])
+    articles = [loaded for loaded in map(load_article, sources) if isinstance(loaded, Article)]
+    documents = [Document(page_content=a.text, metadata={"source": a.id}) for a in articles]
+    splits = RecursiveCharacterTextSplitter(chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP).split_documents(
+        documents
+    )
+    Chroma.from_documents(splits, embeddings, persist_directory=str(target), collection_name="plain")
+
+
+if __name__ == "__main__":
+    import sys
+
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    ingest_only(Path(sys.argv[1]), Path(sys.argv[2]))

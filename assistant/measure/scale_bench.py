@@ -1,188 +1,243 @@
-"""``briefings scale``: insert rate, dense query latency and recall as a Chroma collection grows to a million chunks.
+"""``briefings scale``: what a Chroma collection of real-model vectors costs and finds as it grows.
 
-Real corpora of that size are not at hand, so the collection is filled with synthetic chunks: text of about a
-chunk's length and 384-dimensional unit vectors (all-MiniLM-L6-v2's size). Uniformly random vectors would make
-"nearest neighbours" meaningless (in 384 dimensions they are all nearly orthogonal), so each vector is a
-random topic centre plus noise, as real chunk embeddings cluster by subject; each query is a stored vector
-plus a little noise, so its true neighbours are that chunk and its topic. Recall@10 compares what Chroma
-returns through :meth:`index.store.ChunkStore.dense_search` (our retrieval's dense step) with exact search by
-brute force over the same vectors, which are regenerated block by block from the seed instead of being held in
-memory. The collection is configured exactly like ours (:data:`index.chroma_client.HNSW`) and is a scratch
-one: it is dropped at the end and never touches the ``briefings_*`` collections.
+The rows are real news chunks, then synthetic briefings with planted facts (:mod:`assistant.measure.scale_data`),
+all embedded by our own embedder and cached on disk. The queries are real questions: the news question set and
+the planted facts' questions, embedded like a user's question. At each size it reports the insert rate, warm
+query latency (our retrieval's dense step, :meth:`index.store.ChunkStore.dense_search`), cold latency (a fresh
+client process after the collection's file pages were evicted and, where permitted, the kernel's page cache
+dropped; with our own server, a freshly started server too), recall@10 of Chroma's HNSW against exact search
+over the same vectors, the share of questions whose answer chunk is in the top 10 (by HNSW and by exact
+search: the gap is what the index loses, the rest is the embedder's), memory, and disk.
 
-Owns: the synthetic chunks, filling a scratch collection size by size, and the scale report and its plot.
+The collection is a scratch one configured exactly like ours (:data:`index.chroma_client.HNSW`), on a temporary
+``chroma run`` (default), a given server, or an embedded database in a temporary folder; it is dropped at the
+end and never touches the ``briefings_*`` collections.
 
-Must not: write to a ``briefings_*`` collection or leave its scratch collection (or a temporary server) behind,
-time anything but Chroma's own ``add`` and the store's dense search, or hold a million vectors in memory.
+Owns: filling the scratch collection size by size, the measurements, the report and its plot.
+Must not: time anything but embedding, Chroma's ``add`` and the store's dense search, or leave its collection
+(or a temporary server) behind.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from assistant.errors import ConfigurationError
+from assistant.errors import BriefingsError, ConfigurationError
 from assistant.measure.chroma_server import chroma_server
+from assistant.measure.scale_cold import evict_page_cache, folder_mb, pid_running, process_memory_mb
+from assistant.measure.scale_data import Question, ScaleRows, VectorCache, load_questions, load_rows, recipe
 from assistant.measure.stats import percentiles
+from assistant.settings import Settings
 from index.chroma_client import HNSW, ChromaEmbeddingFunction, StoreLocation, connect
+from index.embedding import Embedder, load_embedder
 from index.store import ChunkStore
 
-DEFAULT_SIZES = (10_000, 100_000, 300_000, 1_000_000)
-DIMENSION = 384
-BLOCK = 4096  # vectors are generated in blocks seeded by (seed, block number), so any range can be rebuilt
 RECALL_K = 10
-WORDS = [
-    a + b + c
-    for a in ("ka", "lo", "mi", "ne", "su", "ta", "ri", "vo")
-    for b in ("ba", "de", "gi", "lu", "po")
-    for c in ("", "n", "r", "s", "t", "l", "m", "x")
-]
+WARM_PASSES = 3  # timed passes over every question, after one untimed pass
+COLD_TIMEOUT_SECONDS = 1800.0
 
 Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
-class SyntheticChunks:
-    """Deterministic synthetic chunks: row ``i`` is the same vector and text on every run with the same seed."""
+class ScaleConfig:
+    """What to measure and with what; ``chroma_url`` or ``embedded`` choose where (default: a temporary server)."""
 
+    sizes: tuple[int, ...]
+    corpus: Path
+    questions: Path
+    cache: Path
+    probes: int = 200
     seed: int = 0
-    topics: int = 1000
-    spread: float = 1.0  # noise around the topic centre, relative to it: cosine to the centre is about 0.7
-    query_noise: float = 0.3  # a query's cosine to the chunk it was made from is about 0.96
-    text_chars: int = 800
-
-    @cached_property
-    def centres(self) -> np.ndarray:
-        return _unit(np.random.default_rng([self.seed, 1 << 30]).standard_normal((self.topics, DIMENSION)))
-
-    def block(self, number: int) -> np.ndarray:
-        rng = np.random.default_rng([self.seed, number])
-        topics = rng.integers(0, self.topics, BLOCK)
-        noise = rng.standard_normal((BLOCK, DIMENSION)) * (self.spread / np.sqrt(DIMENSION))
-        return _unit(self.centres[topics] + noise).astype(np.float32)
-
-    def vectors(self, start: int, end: int) -> np.ndarray:
-        first, last = start // BLOCK, (end - 1) // BLOCK
-        rows = np.concatenate([self.block(number) for number in range(first, last + 1)])
-        return rows[start - first * BLOCK : end - first * BLOCK]
-
-    def records(self, start: int, end: int) -> tuple[list[str], list[str], list[dict[str, Any]]]:
-        """Ids, texts and metadata shaped like ours (``doc``, ``date_int``, offsets...)."""
-        rng = np.random.default_rng([self.seed, 1 << 31, start])
-        words = rng.integers(0, len(WORDS), (end - start, self.text_chars // 6))
-        texts = [" ".join(WORDS[i] for i in row)[: self.text_chars] for row in words]
-        ids = [chunk_id(i) for i in range(start, end)]
-        metadatas = [
-            {
-                "doc": f"synthetic_{i // 8:07d}.txt",
-                "title": f"Synthetic {i // 8}",
-                "date": "2024-01-01",
-                "date_int": 20240101,
-                "start": (i % 8) * 680,
-                "end": (i % 8) * 680 + self.text_chars,
-                "position": i % 8,
-            }
-            for i in range(start, end)
-        ]
-        return ids, texts, metadatas
-
-    def queries(self, size: int, count: int) -> np.ndarray:
-        """Perturbed copies of ``count`` stored vectors drawn from the first ``size``."""
-        rng = np.random.default_rng([self.seed, 1 << 32, size])
-        rows = rng.choice(size, count, replace=False)
-        blocks = {number: self.block(number) for number in set((rows // BLOCK).tolist())}
-        originals = np.stack([blocks[row // BLOCK][row % BLOCK] for row in rows.tolist()])
-        noise = rng.standard_normal((count, DIMENSION)) * (self.query_noise / np.sqrt(DIMENSION))
-        return _unit(originals + noise).astype(np.float32)
-
-    def exact_neighbours(self, queries: np.ndarray, size: int, k: int) -> np.ndarray:
-        """Row numbers of the true top ``k`` among the first ``size`` vectors, by brute force over blocks."""
-        best_scores = np.full((len(queries), 0), -np.inf, dtype=np.float32)
-        best_rows = np.zeros((len(queries), 0), dtype=np.int64)
-        for start in range(0, size, BLOCK):
-            block = self.vectors(start, min(start + BLOCK, size))
-            scores = np.concatenate([best_scores, queries @ block.T], axis=1)
-            rows = np.concatenate(
-                [best_rows, np.broadcast_to(np.arange(start, start + len(block)), (len(queries), len(block)))], axis=1
-            )
-            keep = np.argpartition(-scores, min(k, scores.shape[1] - 1), axis=1)[:, :k]
-            best_scores, best_rows = np.take_along_axis(scores, keep, 1), np.take_along_axis(rows, keep, 1)
-        order = np.argsort(-best_scores, axis=1)
-        return np.take_along_axis(best_rows, order, 1)
+    candidates: int = 40
+    chroma_url: str | None = None
+    embedded: bool = False
+    drop_caches: bool = True
 
 
-def chunk_id(row: int) -> str:
-    return f"s{row:09d}"
+class Host:
+    """Where the scratch collection lives, and how to make it cold: stop, evict its files, start again."""
+
+    def __init__(self, config: ScaleConfig, scratch: Path) -> None:
+        self.url, self.scratch, self.restarts, self.drop_caches = config.chroma_url, scratch, 0, config.drop_caches
+        self.embedded = config.embedded and not config.chroma_url
+        self.data: Path | None = None if self.url else scratch / "data"
+        self._server = ExitStack()
+        self._client: Any = None
+        if not self.url and not self.embedded:
+            self._start_server()
+
+    def describe(self) -> str:
+        if self.embedded:
+            return "embedded (PersistentClient in a temporary folder, in the measuring process)"
+        return (
+            f"the server at {self.url} (client/server)"
+            if self.data is None
+            else "a temporary `chroma run` on 127.0.0.1 (client/server)"
+        )
+
+    @property
+    def owns_server(self) -> bool:
+        return not self.embedded and self.data is not None
+
+    def where(self) -> str:
+        return self.url or str(self.data)
+
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = connect(StoreLocation(self.data or Path("."), None if self.embedded else self.where()))
+        return self._client
+
+    def server_memory(self) -> dict[str, float] | None:
+        pid = pid_running(self.data) if self.owns_server and self.data else None
+        return process_memory_mb(pid) if pid else None
+
+    def make_cold(self) -> dict[str, Any]:
+        """Let go of the collection, evict its files from the page cache, reopen (our server: a new one)."""
+        if self.embedded and self._client is not None:
+            self._client.clear_system_cache()  # this process's Chroma lets go of the database
+        self._client = None
+        if self.data is None:
+            return {"evicted": False, "why": "a server we do not run: only the client process is fresh"}
+        if self.owns_server:
+            self._server.close()
+        evicted = evict_page_cache(self.data, self.drop_caches)
+        if self.owns_server:
+            self._start_server()
+        return evicted
+
+    def _start_server(self) -> None:
+        assert self.data is not None
+        self.restarts += 1
+        self._server = ExitStack()
+        log = self.scratch / f"chroma-{self.restarts}.log"
+        self.url = self._server.enter_context(chroma_server(self.data, log))
+
+    def close(self) -> None:
+        self._client = None
+        self._server.close()
 
 
-def _unit(rows: np.ndarray) -> np.ndarray:
-    unit: np.ndarray = rows / np.linalg.norm(rows, axis=1, keepdims=True)
-    return unit
-
-
-@dataclass
 class ScaleRun:
     """A scratch collection being filled, and what was measured at each size."""
 
-    store: ChunkStore
-    collection: Any
-    batch: int
-    data: SyntheticChunks
-    loaded: int = 0
-    points: list[dict[str, Any]] = field(default_factory=list)
+    def __init__(
+        self, host: Host, rows: ScaleRows, cache: VectorCache, questions: list[Question], embedder: Embedder
+    ) -> None:
+        self.host, self.rows, self.cache, self.questions, self.embedder = host, rows, cache, questions, embedder
+        self.name = f"briefings_scale_{uuid.uuid4().hex[:8]}"
+        client = host.client()
+        client.create_collection(
+            self.name,
+            embedding_function=ChromaEmbeddingFunction(None),
+            configuration={"hnsw": HNSW},
+        )
+        self.batch = int(client.get_max_batch_size())
+        self.loaded = 0
+
+    def store(self) -> ChunkStore:
+        client = self.host.client()
+        collection = client.get_collection(self.name, embedding_function=ChromaEmbeddingFunction(None))
+        return ChunkStore(client, collection, collection, StoreLocation(Path("."), self.host.url))
 
     def grow_to(self, size: int) -> float:
         """Insert rows up to ``size`` in batches of Chroma's maximum; returns seconds spent in ``add`` only."""
+        collection = self.host.client().get_collection(self.name, embedding_function=ChromaEmbeddingFunction(None))
         spent = 0.0
         for start in range(self.loaded, size, self.batch):
             end = min(start + self.batch, size)
-            ids, texts, metadatas = self.data.records(start, end)
-            vectors = self.data.vectors(start, end)
+            ids, texts, metadatas = self.rows.records(start, end)
+            vectors = self.cache.read(start, end)
             began = time.perf_counter()
-            documents = {"documents": texts} if self.data.text_chars > 0 else {}  # 0: vectors and metadata only
-            self.collection.add(ids=ids, embeddings=vectors, metadatas=metadatas, **documents)
+            collection.add(ids=ids, embeddings=vectors, metadatas=metadatas, documents=texts)
             spent += time.perf_counter() - began
             self.loaded = end
         return spent
 
-    def measure(self, size: int, queries: int, recall_queries: int, candidates: int, say: Say) -> dict[str, Any]:
-        added = size - self.loaded
-        say(f"scale: inserting {added:,} chunks (to {size:,})")
-        insert_seconds = self.grow_to(size)
-        vectors = self.data.queries(size, queries)
-        began = time.perf_counter()
-        self.store.dense_search(vectors[0], candidates)
-        first_query_ms = (time.perf_counter() - began) * 1000
-        latencies, found = [], []
-        for vector in vectors:
-            began = time.perf_counter()
-            hits = self.store.dense_search(vector, candidates)
-            latencies.append((time.perf_counter() - began) * 1000)
-            found.append([int(chunk[1:]) for chunk, _ in hits[:RECALL_K]])
-        say(f"scale: exact search for {recall_queries} queries over {size:,} vectors")
-        exact = self.data.exact_neighbours(vectors[:recall_queries], size, RECALL_K)
-        overlap = [len(set(f) & set(e.tolist())) for f, e in zip(found[:recall_queries], exact, strict=True)]
-        recall = float(np.mean(overlap)) / RECALL_K
-        p50, p95 = percentiles(latencies, (50, 95)) or (0.0, 0.0)
-        return {
-            "size": size,
-            "inserted": added,
-            "insert_seconds": round(insert_seconds, 3),
-            "inserts_per_second": round(added / insert_seconds, 1) if insert_seconds > 0 else None,
-            "first_query_ms": round(first_query_ms, 2),
-            "query_p50_ms": round(p50, 2),
-            "query_p95_ms": round(p95, 2),
-            f"recall_at_{RECALL_K}": round(recall, 4),
-        }
+    def warm(self, vectors: np.ndarray, k: int) -> tuple[list[float], np.ndarray]:
+        """Latencies of ``WARM_PASSES`` timed passes after an untimed one, and each question's top-10 rows."""
+        store = self.store()
+        found = [[self.rows.row_of(chunk) for chunk, _ in store.dense_search(v, k)[:RECALL_K]] for v in vectors]
+        latencies = []
+        for _ in range(WARM_PASSES):
+            for vector in vectors:
+                began = time.perf_counter()
+                store.dense_search(vector, k)
+                latencies.append((time.perf_counter() - began) * 1000)
+        padded = [rows + [-1] * (RECALL_K - len(rows)) for rows in found]
+        return latencies, np.array(padded, dtype=np.int64)
+
+    def cold(self, queries_file: Path, k: int) -> dict[str, Any]:
+        evicted = self.host.make_cold()
+        command = [sys.executable, "-m", "assistant.measure.scale_cold", self.host.where(), self.name]
+        result = subprocess.run(
+            [*command, str(queries_file), str(k)],
+            capture_output=True,
+            text=True,
+            timeout=COLD_TIMEOUT_SECONDS,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise BriefingsError(f"the cold-query process failed: {result.stderr.strip()[-500:]}")
+        return {**evicted, **json.loads(result.stdout), "server": self.host.server_memory()}
+
+
+def hit_rates(questions: Sequence[Question], top: np.ndarray, size: int) -> dict[str, Any]:
+    """Per kind: the share of answerable questions whose answer chunk is among ``top``'s rows."""
+    rates: dict[str, Any] = {}
+    for kind in ("news", "planted"):
+        asked = [(i, q) for i, q in enumerate(questions) if q.kind == kind and any(a < size for a in q.answers)]
+        hits = sum(bool(set(q.answers) & set(top[i].tolist())) for i, q in asked)
+        rates[kind] = round(hits / len(asked), 4) if asked else None
+    return rates
+
+
+def measure(run: ScaleRun, size: int, vectors: np.ndarray, queries_file: Path, k: int, say: Say) -> dict[str, Any]:
+    embedding = run.cache.extend_to(size, run.rows, run.embedder, say)
+    inserted = size - run.loaded
+    say(f"scale: inserting {inserted:,} rows (to {size:,})")
+    insert_seconds = run.grow_to(size)
+    say(f"scale: {len(vectors)} questions, {WARM_PASSES + 1} passes; exact search over {size:,} vectors")
+    latencies, found = run.warm(vectors, k)
+    exact = run.cache.exact_top(vectors, size, RECALL_K)
+    overlap = [len(set(f.tolist()) & set(e.tolist())) for f, e in zip(found, exact, strict=True)]
+    p50, p95 = percentiles(latencies, (50, 95)) or (0.0, 0.0)
+    point: dict[str, Any] = {
+        "size": size,
+        "news_rows": min(max(size - run.rows.probes, 0), len(run.rows.news)),
+        "embedding": embedding,
+        "inserted": inserted,
+        "insert_seconds": round(insert_seconds, 2),
+        "inserts_per_second": round(inserted / insert_seconds, 1) if insert_seconds > 0 else None,
+        "query_p50_ms": round(p50, 2),
+        "query_p95_ms": round(p95, 2),
+        f"recall_at_{RECALL_K}": round(float(np.mean(overlap)) / RECALL_K, 4),
+        f"hit_at_{RECALL_K}": {
+            "hnsw": hit_rates(run.questions, found, size),
+            "exact": hit_rates(run.questions, exact, size),
+        },
+        "disk_mb": folder_mb(run.host.data) if run.host.data else None,
+        "server_after_inserts": run.host.server_memory(),
+    }
+    say("scale: cold queries from a fresh process")
+    point["cold"] = run.cold(queries_file, k)
+    point["client"] = process_memory_mb()
+    point["load_average"] = [round(load, 2) for load in os.getloadavg()]
+    return point
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -196,72 +251,87 @@ def parse_sizes(text: str) -> list[int]:
 
 
 def run_scale(
-    sizes: Sequence[int],
-    chroma_url: str | None = None,
-    queries: int = 200,
-    recall_queries: int = 100,
-    candidates: int = 40,
-    data: SyntheticChunks | None = None,
+    config: ScaleConfig,
+    settings: Settings,
     say: Say = lambda _: None,
     on_point: Callable[[dict[str, Any]], None] = lambda _: None,
 ) -> dict[str, Any]:
-    """Fill a scratch collection size by size and measure at each; starts a temporary server if none is given.
-
-    ``on_point`` receives the report so far after every size, so a long run that dies keeps what it measured.
-    """
-    data = data or SyntheticChunks()
-    recall_queries = min(recall_queries, queries)
-    if queries > sizes[0]:
-        raise ConfigurationError(f"--queries ({queries}) must not exceed the smallest size ({sizes[0]})")
-    with ExitStack() as stack:
-        url = chroma_url or stack.enter_context(chroma_server())
-        say(f"scale: Chroma server at {url}" + ("" if chroma_url else " (temporary)"))
-        location = StoreLocation(Path("."), url)
-        client = connect(location)  # the store's own client; the scratch collection is ours to fill
-        name = f"briefings_scale_{uuid.uuid4().hex[:8]}"
-        collection = client.create_collection(
-            name,
-            embedding_function=ChromaEmbeddingFunction(None),  # type: ignore[arg-type]
-            configuration={"hnsw": HNSW},  # type: ignore[arg-type]
-        )
-        stack.callback(client.delete_collection, name)
-        run = ScaleRun(
-            ChunkStore(client, collection, collection, location), collection, client.get_max_batch_size(), data
-        )
-        report = describe(run, url if chroma_url else None, candidates, queries, recall_queries)
-        for size in sizes:
-            report["points"].append(run.measure(size, queries, recall_queries, candidates, say))
+    """Fill a scratch collection size by size and measure at each; the report so far goes to ``on_point``
+    after every size, so a long run that dies keeps what it measured."""
+    chunking = (settings.chunk_size, settings.chunk_overlap)
+    rows = load_rows(config.corpus, config.questions, config.probes, config.seed, *chunking)
+    rows.check_size(config.sizes[-1])
+    questions = load_questions(rows, config.questions)
+    say(f"scale: {len(rows.news):,} news chunks, {len(questions)} questions; loading the model")
+    embedder = load_embedder(settings.embedding_model, settings.embedding_backend, settings.model_dir, settings.threads)
+    cache = VectorCache(config.cache, recipe(rows, config.corpus, config.questions, embedder, chunking), 384)
+    say(f"scale: vector cache {cache.folder} holds {cache.rows:,} rows")
+    vectors = np.stack([embedder.embed_query(question.text) for question in questions]).astype(np.float32)
+    with tempfile.TemporaryDirectory(prefix="briefings-scale-") as folder, ExitStack() as stack:
+        queries_file = Path(folder) / "queries.npy"
+        np.save(queries_file, vectors)
+        host = Host(config, Path(folder))
+        stack.callback(host.close)
+        run = ScaleRun(host, rows, cache, questions, embedder)
+        stack.callback(lambda: host.client().delete_collection(run.name))
+        say(f"scale: Chroma {host.describe()}")
+        report = describe(config, host, run, embedder)
+        for size in config.sizes:
+            report["points"].append(measure(run, size, vectors, queries_file, config.candidates, say))
             on_point(report)
         return report
 
 
-def describe(run: ScaleRun, server: str | None, candidates: int, queries: int, recall_queries: int) -> dict[str, Any]:
-    """Everything needed to reproduce or compare a run; ``points`` is filled size by size."""
-    data = run.data
+def describe(config: ScaleConfig, host: Host, run: ScaleRun, embedder: Embedder) -> dict[str, Any]:
+    """Everything needed to reproduce or compare a run, and how each figure was measured; ``points`` grows."""
+    kinds = [question.kind for question in run.questions]
     return {
-        "hnsw": dict(HNSW),
-        "dimension": DIMENSION,
-        "candidates_k": candidates,
-        "recall_k": RECALL_K,
-        "queries": queries,
-        "recall_queries": recall_queries,
-        "batch_size": run.batch,
-        "server": server or "a temporary `chroma run` on 127.0.0.1",
         "chromadb": version("chromadb"),
+        "hnsw": dict(HNSW),
+        "dimension": embedder.dimension,
+        "chroma": host.describe(),
+        "batch_size": run.batch,
+        "candidates_k": config.candidates,
+        "recall_k": RECALL_K,
+        "embedder": {"model": embedder.identity, "backend": embedder.backend, "export": embedder.export},
+        "embedding_threads": getattr(embedder, "workers", 1),
+        "cores": os.cpu_count(),
+        "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
         "data": {
-            "kind": "unit vectors around random topic centres; text of random syllable words",
-            "seed": data.seed,
-            "topics": data.topics,
-            "spread": data.spread,
-            "query_noise": data.query_noise,
-            "text_chars": data.text_chars,
+            "news_corpus": str(config.corpus),
+            "news_chunks": len(run.rows.news),
+            "planted_probes": config.probes,
+            "seed": config.seed,
+            "row_order": "planted probes, news chunks (evidence articles first), then more planted briefings",
+            "vector_cache": str(run.cache.folder),
+        },
+        "questions": {
+            "file": str(config.questions),
+            "news": kinds.count("news"),
+            "news_answerable": sum(1 for q in run.questions if q.kind == "news" and q.answers),
+            "planted": kinds.count("planted"),
+        },
+        "method": {
+            "queries": "every question embedded with embed_query, asked through ChunkStore.dense_search",
+            "warm": f"one untimed pass, then {WARM_PASSES} timed passes over every question, in this process",
+            "cold": "a fresh client process after the collection's files were evicted from the page cache "
+            "(POSIX_FADV_DONTNEED, then /proc/sys/vm/drop_caches if permitted); with our temporary server, "
+            "that server was restarted too; open_ms is importing chromadb and connecting, first_query_ms the first "
+            "question (the server or embedded database loads the index then), then one pass over the rest",
+            f"recall_at_{RECALL_K}": f"overlap of HNSW's top {RECALL_K} with exact brute-force top {RECALL_K} "
+            "over every vector in the collection, averaged over all questions",
+            f"hit_at_{RECALL_K}": f"share of answerable questions with an answer chunk in the top {RECALL_K}, "
+            "by HNSW and by exact search (news: chunks holding the evidence quote; planted: its one chunk)",
+            "memory": "VmRSS/VmHWM from /proc: the server after inserts and after the cold pass, the cold "
+            "client process, and this process (client, embedder and all)",
+            "disk_mb": "blocks used by the collection's folder (our server's or embedded database)",
         },
         "points": [],
     }
 
 
 def plot(report: dict[str, Any], path: Path) -> None:
-    """Insert rate, query latency and recall against collection size, side by side (log-scaled sizes)."""
+    """Rates, latency, recall and hit rate, and memory against collection size (log-scaled sizes)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -269,24 +339,49 @@ def plot(report: dict[str, Any], path: Path) -> None:
 
     points = report["points"]
     sizes = [point["size"] for point in points]
-    figure, (inserts, latency, recall) = plt.subplots(1, 3, figsize=(13, 3.8))
-    inserts.plot(sizes, [point["inserts_per_second"] or 0 for point in points], "o-")
-    inserts.set_title("insert rate (chunks/s)")
-    latency.plot(sizes, [point["query_p50_ms"] for point in points], "o-", label="p50")
-    latency.plot(sizes, [point["query_p95_ms"] for point in points], "s--", label="p95")
+
+    def series(get: Callable[[dict[str, Any]], Any]) -> list[float]:
+        return [float("nan") if get(point) is None else get(point) for point in points]
+
+    figure, (rates, latency, quality, memory) = plt.subplots(1, 4, figsize=(17, 4))
+    rates.plot(sizes, series(lambda p: p["inserts_per_second"]), "o-", label="insert")
+    rates.plot(sizes, series(lambda p: p["embedding"]["rows_per_second"]), "s--", label="embed (new rows)")
+    rates.set_title("rows per second")
+    latency.plot(sizes, series(lambda p: p["query_p50_ms"]), "o-", label="warm p50")
+    latency.plot(sizes, series(lambda p: p["query_p95_ms"]), "s--", label="warm p95")
+    latency.plot(sizes, series(lambda p: p["cold"]["query_p50_ms"]), "^-", label="cold pass p50")
+    latency.plot(sizes, series(lambda p: p["cold"]["first_query_ms"]), "v:", label="cold first query")
+    latency.set_yscale("log")
     latency.set_title(f"dense query, k={report['candidates_k']} (ms)")
-    latency.legend()
-    recall.plot(sizes, [point[f"recall_at_{RECALL_K}"] for point in points], "o-")
-    recall.set_ylim(0, 1.02)
-    recall.set_title(f"recall@{RECALL_K} vs exact search")
-    for axis in (inserts, latency, recall):
+    hits = f"hit_at_{RECALL_K}"
+    quality.plot(sizes, series(lambda p: p[f"recall_at_{RECALL_K}"]), "o-", label=f"recall@{RECALL_K} vs exact")
+    for kind, search, style in (
+        ("planted", "hnsw", "s-"),
+        ("planted", "exact", "s:"),
+        ("news", "hnsw", "^-"),
+        ("news", "exact", "^:"),
+    ):
+        rates_of = [point[hits][search][kind] for point in points]
+        quality.plot(sizes, [float("nan") if r is None else r for r in rates_of], style, label=f"{kind} hit, {search}")
+    quality.set_ylim(0, 1.02)
+    quality.set_title(f"recall and hit@{RECALL_K}")
+    memory.plot(
+        sizes, series(lambda p: (p["server_after_inserts"] or {}).get("peak_rss_mb")), "o-", label="server peak"
+    )
+    memory.plot(sizes, series(lambda p: (p["cold"]["server"] or {}).get("rss_mb")), "v-", label="fresh server")
+    memory.plot(sizes, series(lambda p: p["cold"]["client"]["peak_rss_mb"]), "s--", label="cold client peak")
+    memory.plot(sizes, series(lambda p: p["disk_mb"]), "^:", label="on disk")
+    memory.set_title("MB")
+    for axis in (rates, latency, quality, memory):
         axis.set_xscale("log")
         axis.set_xlabel("chunks in the collection")
         axis.grid(True, alpha=0.3)
+        axis.legend(fontsize=7)
     hnsw = report["hnsw"]
     figure.suptitle(
-        f"Chroma {report['chromadb']}, HNSW M={hnsw['max_neighbors']} ef_construction="
-        f"{hnsw['ef_construction']} ef_search={hnsw['ef_search']}, {report['dimension']} dimensions"
+        f"Chroma {report['chromadb']} ({report['chroma']}), HNSW M={hnsw['max_neighbors']} ef_construction="
+        f"{hnsw['ef_construction']} ef_search={hnsw['ef_search']}; {report['embedder']['model']}",
+        fontsize=9,
     )
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

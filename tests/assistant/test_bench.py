@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -92,33 +93,85 @@ def test_bench_refuses_an_index_folder_in_use(
     assert result.returncode == 1 and "not empty" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_scale_reports_each_size_and_draws_the_curve(tmp_path: Path, model_cache: Path) -> None:
-    out, picture = tmp_path / "scale.json", tmp_path / "scale.png"
-    result = briefings(
-        ["scale", "--sizes", "1000,2000", "--queries", "30", "--json", str(out), "--plot", str(picture)], model_cache
-    )
+@pytest.fixture
+def tiny_news(tmp_path: Path) -> tuple[Path, Path]:
+    """Three articles and a question set naming one of them as evidence (and one unanswerable question)."""
+    articles = tmp_path / "news" / "articles"
+    articles.mkdir(parents=True)
+    (articles / "ev_1.txt").write_text("date 2024-01-05\nQuiz note\nThe highest state minimum wage is Washington's.\n")
+    (articles / "harbour.txt").write_text("date 2024-02-02\nHarbour\n" + "The harbour reopened after repairs. " * 40)
+    (articles / "budget.md").write_text("# Budget memo\nThe Quetzal project budget is 40 million dollars.\n")
+    questions = tmp_path / "news" / "questions-dev.jsonl"
+    lines = [
+        {"question": "Which state has the highest minimum wage?", "answerable": True,
+         "evidence": [{"doc": "ev_1.txt", "quote": "The highest state minimum wage is Washington's."}]},
+        {"question": "Who won the 2030 final?", "answerable": False, "evidence": []},
+    ]  # fmt: skip
+    questions.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    return articles, questions
+
+
+def scale_args(news: tuple[Path, Path], folder: Path, *more: str) -> list[str]:
+    """``briefings scale`` on the tiny corpus, keeping vectors in ``folder`` and leaving the page cache alone."""
+    articles, questions = news
+    common = ["--queries", "12", "--corpus", str(articles), "--questions", str(questions), "--no-drop-caches"]
+    return ["scale", *common, "--cache", str(folder / "vectors"), "--json", str(folder / "scale.json"), *more]
+
+
+def test_scale_on_a_server_reports_cold_and_warm_queries_and_draws_the_curve(
+    tiny_news: tuple[Path, Path], tmp_path: Path, model_cache: Path
+) -> None:
+    picture = tmp_path / "scale.png"
+    result = briefings(scale_args(tiny_news, tmp_path, "--sizes", "100", "--plot", str(picture)), model_cache)
     assert result.returncode == 0, result.stderr
-    report = json.loads(out.read_text())
+    report = json.loads((tmp_path / "scale.json").read_text())
     assert report["hnsw"] == {"space": "cosine", "ef_construction": 200, "max_neighbors": 32, "ef_search": 200}
-    assert report["dimension"] == 384 and report["batch_size"] > 0
-    assert [point["size"] for point in report["points"]] == [1000, 2000]
-    for point in report["points"]:
-        assert point["inserts_per_second"] > 0 and 0 < point["query_p50_ms"] <= point["query_p95_ms"]
-        assert point["recall_at_10"] >= 0.9  # HNSW is all but exact this small: a low figure is a measuring bug
+    assert report["dimension"] == 384 and "chroma run" in report["chroma"]
+    assert report["questions"] == {"file": str(tiny_news[1]), "news": 2, "news_answerable": 1, "planted": 12}
+    (point,) = report["points"]
+    assert point["size"] == 100 and point["embedding"]["rows_embedded"] == 100
+    assert point["inserts_per_second"] > 0 and 0 < point["query_p50_ms"] <= point["query_p95_ms"]
+    assert point["recall_at_10"] >= 0.9  # HNSW is all but exact this small: a low figure is a measuring bug
+    assert point["hit_at_10"]["exact"]["planted"] >= 0.5 and point["hit_at_10"]["exact"]["news"] == 1.0
+    assert point["cold"]["drop_caches"] == "not asked" and point["cold"]["first_query_ms"] > 0
+    assert point["server_after_inserts"]["peak_rss_mb"] > 0 and point["cold"]["server"]["peak_rss_mb"] > 0
+    assert point["disk_mb"] > 0
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_synthetic_chunks_are_reproducible_and_exact_search_is_exact() -> None:
-    from assistant.measure.scale_bench import BLOCK, SyntheticChunks
+def test_scale_embedded_grows_size_by_size_and_reads_earlier_vectors_back(
+    tiny_news: tuple[Path, Path], tmp_path: Path, model_cache: Path
+) -> None:
+    embedded = []
+    for sizes in ("60,150", "150"):
+        result = briefings(scale_args(tiny_news, tmp_path, "--sizes", sizes, "--embedded"), model_cache)
+        assert result.returncode == 0, result.stderr
+        points = json.loads((tmp_path / "scale.json").read_text())["points"]
+        for point in points:
+            assert point["recall_at_10"] >= 0.9 and point["cold"]["client"]["peak_rss_mb"] > 0
+            assert point["server_after_inserts"] is None and point["disk_mb"] > 0
+        embedded.append([point["embedding"]["rows_embedded"] for point in points])
+    assert embedded == [[60, 90], [0]]
 
-    data = SyntheticChunks(seed=3)
-    size = BLOCK + 500  # crosses a block boundary
-    everything = data.vectors(0, size)
-    assert np.array_equal(data.vectors(BLOCK - 10, BLOCK + 10), everything[BLOCK - 10 : BLOCK + 10])
-    assert np.allclose(np.linalg.norm(everything, axis=1), 1.0, atol=1e-5)
-    queries = data.queries(size, 12)
-    expected = np.argsort(-(queries @ everything.T), axis=1)[:, :10]
-    assert np.array_equal(data.exact_neighbours(queries, size, 10), expected)
+
+def test_scale_rows_are_distinct_reproducible_and_exact_search_is_exact(tmp_path: Path) -> None:
+    from assistant.measure.scale_data import VectorCache, planted
+
+    facts = [planted(3, number) for number in range(2000)]
+    assert len({fact.text for fact in facts}) == len({fact.question for fact in facts}) == 2000
+    assert planted(3, 1234) == facts[1234] and planted(4, 1234) != facts[1234]
+    assert all(fact.answer in fact.text for fact in facts)
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((700, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    cache = VectorCache(tmp_path, {"test": 1}, 384)
+    cache.path.write_bytes(vectors.tobytes() + b"\0" * 5)  # a torn last row is dropped on open
+    cache = VectorCache(tmp_path, {"test": 1}, 384)
+    assert cache.rows == 700 and np.array_equal(cache.read(100, 110), vectors[100:110])
+    queries = vectors[:12] + 0.5 * rng.standard_normal((12, 384)).astype(np.float32)
+    expected = np.argsort(-(queries @ vectors[:650].T), axis=1)[:, :10]
+    with patch("assistant.measure.scale_data.EXACT_BLOCK", 256):  # several blocks, the last one partial
+        assert np.array_equal(cache.exact_top(queries, 650, 10), expected)
 
 
 def test_bench_latencies_interpolate_between_samples() -> None:
