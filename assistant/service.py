@@ -91,10 +91,11 @@ class BriefingService:
     def warm_up(self) -> None:
         """Load everything now (server start-up), so the first question is as fast as the rest.
 
-        One real question runs the whole answer path once (word frequencies, regexes, spaCy for names).
+        One real question runs the whole answer path once (word frequencies, regexes, spaCy for names); it
+        needs content words, or the word frequencies would load during the first user's question instead.
         """
         _ = self.retriever.lexical
-        self._extractive("Who said what, and when?", None, None, None)
+        self._extractive("Who said what about the talks, and when?", None, None, None)
 
     # ----------------------------------------------------------------------------------- asking
     def ask(

@@ -82,17 +82,26 @@ def ask_command(
     since: Annotated[str | None, typer.Option("--since", help="Only articles dated on or after YYYY-MM-DD")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Only articles dated on or before YYYY-MM-DD")] = None,
     llm: LlmOption = None,
+    timings: Annotated[
+        bool,
+        typer.Option("--timings", help="Warm up as a server would, then print where the question's time went"),
+    ] = False,
 ) -> None:
     """Answer one question with numbered, verified citations."""
-    from assistant.adapters.console import print_answer
+    from assistant.adapters.console import print_answer, print_timings
     from assistant.service import BriefingService
 
     settings = settings_from(index=index, chroma_url=chroma_url, llm=llm)
-    answer = BriefingService(settings).ask(question, since=since, until=until)
+    service = BriefingService(settings)
+    if timings:  # without it the figures would be start-up: model, index and first-use imports
+        service.warm_up()
+    answer = service.ask(question, since=since, until=until)
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
         print_answer(answer)
+    if timings:
+        print_timings(answer.timings_ms)
 
 
 @app.command("eval")

@@ -71,6 +71,15 @@ def print_answer(answer: Answer) -> None:
             typer.echo(f"  - {chunk.title} — {chunk.doc} [{chunk.start}:{chunk.end}]: {snippet}…")
 
 
+def print_timings(timings_ms: dict[str, float]) -> None:
+    """The answer's time by stage, on stderr (so ``--json`` output stays one object): the stages first, in the
+    order they ran, then retrieval, answering and the total."""
+    totals = ("retrieve", "answer", "total")
+    stages = [(name, value) for name, value in timings_ms.items() if name not in totals]
+    rows = [*stages, *((name, timings_ms[name]) for name in totals if name in timings_ms)]
+    typer.echo("timings (ms): " + ", ".join(f"{name} {value:.1f}" for name, value in rows), err=True)
+
+
 def closest_line(citation: Citation) -> str:
     """``> quote — Title (date, p. N)``: the words first, then where to find them; the title falls back to the doc."""
     quote = " ".join(citation.quote.split())

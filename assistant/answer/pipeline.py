@@ -29,6 +29,7 @@ from assistant.answer.conversation import (
 from assistant.answer.evidence import ArticleTexts, Candidate, gather, score
 from assistant.answer.extractive import Extracted, extract_answer
 from assistant.answer.shapes import question_shape
+from assistant.answer.stages import recording, stage
 from assistant.answer.support import key_terms, question_names
 from assistant.errors import EmptyQuestion, QuestionTooLong
 from assistant.retrieve.filters import date_bounds
@@ -97,8 +98,10 @@ def answer_extractively(
         preload()
     since, until = date_bounds(since, until)
     started = time.perf_counter()
-    evidence = find_evidence(parts, question, turns_from(history), since, until)
-    extracted = decide(parts, question, evidence, evidence.ranked, abstain_below)
+    with recording() as stages:
+        evidence = find_evidence(parts, question, turns_from(history), since, until)
+        with stage("decide"):
+            extracted = decide(parts, question, evidence, evidence.ranked, abstain_below)
     finished = time.perf_counter()
     return Answer(
         question=question,
@@ -111,6 +114,7 @@ def answer_extractively(
             "retrieve": evidence.retrieve_ms,
             "answer": (finished - started) * 1000 - evidence.retrieve_ms,
             "total": (finished - started) * 1000,
+            **stages,
         },
         confidence=extracted.confidence,
         standalone_question=evidence.query,
@@ -166,7 +170,8 @@ def find_evidence(
         passages = (kept + [p for p in passages if p.chunk.id not in seen])[:passages_wanted]
     retrieve_ms = (time.perf_counter() - started) * 1000
     focus = focused_question(question, history)
-    ranked = rank_evidence(parts, focus, query, passages, earlier_answers(question, history))
+    with stage("evidence"):
+        ranked = rank_evidence(parts, focus, query, passages, earlier_answers(question, history))
     return Evidence(query, passages, ranked, follow_up, retrieve_ms, focus)
 
 

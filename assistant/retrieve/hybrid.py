@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from threading import Lock
 
+from assistant.answer.stages import stage
 from assistant.types import Passage
 from index.embedding import Embedder
 from index.lexical import LexicalIndex, database_path
@@ -110,14 +111,18 @@ class HybridRetriever:
     ) -> list[Passage]:
         """The top ``k`` passages; ``exclude`` names articles to leave out (calibration builds questions whose
         answer is missing from the corpus by hiding the articles that hold it)."""
-        vector = self._embedder.embed_query(query)
+        with stage("embed_query"):
+            vector = self._embedder.embed_query(query)
         index = self._lexical.current()
-        dense = self._resolve(self._store.dense_search(vector, self._candidates, since, until), index)
-        lexical = [(hit.chunk, hit.score) for hit in index.search(query, self._candidates, since, until)]
+        with stage("dense"):
+            dense = self._resolve(self._store.dense_search(vector, self._candidates, since, until), index)
+        with stage("lexical"):
+            lexical = [(hit.chunk, hit.score) for hit in index.search(query, self._candidates, since, until)]
         if exclude:
             dense = [(chunk, score) for chunk, score in dense if chunk.doc not in exclude]
             lexical = [(chunk, score) for chunk, score in lexical if chunk.doc not in exclude]
-        return self._fuse(dense, lexical, k)
+        with stage("fuse"):
+            return self._fuse(dense, lexical, k)
 
     def _resolve(self, hits: list[tuple[str, float]], index: LexicalIndex) -> list[tuple[StoredChunk, float]]:
         """Dense hits as chunks, from the lexical index's mirror; Chroma only for chunks it does not hold yet."""
