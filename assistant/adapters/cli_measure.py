@@ -31,6 +31,12 @@ def add_measure_commands(app: typer.Typer) -> None:
     app.command("load")(load_command)
 
 
+def write_report(path: Path, report: dict[str, Any]) -> None:
+    """A command's JSON report, its folder made first (reports go to ``docs/`` or anywhere a user names)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+
+
 def stop_cleanly_on_sigterm() -> None:
     """Long measurements start servers and fill temporary folders: a ``kill`` must clean up as Ctrl-C does."""
     import signal
@@ -69,8 +75,7 @@ def bench_command(
         ensure_empty(index)
     report = run_bench(settings, corpora, question_files, index, say=lambda line: typer.echo(line, err=True))
     if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(report, indent=2) + "\n")
+        write_report(json_out, report)
     typer.echo(format_table(report))
 
 
@@ -96,8 +101,7 @@ def formats_bench_command(
     say = functools.partial(typer.echo, err=True)
     report = run_formats_bench(settings_from(), corpus or default_corpus(), articles, repeat, spread, command, say)
     if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(report, indent=2) + "\n")
+        write_report(json_out, report)
     typer.echo(format_table(report))
 
 
@@ -123,8 +127,7 @@ def first_ingest_command(
     report = measure_first_ingest(corpus or default_corpus(), articles, repeat, child_environment(settings), say)
     report["command"] = shlex.join(["briefings", *sys.argv[1:]])
     if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(report, indent=2) + "\n")
+        write_report(json_out, report)
     typer.echo(
         f"first ingest of {report['articles']} articles, whole process: ours {report['ours_seconds']:.1f} s "
         f"(empty model cache {report['ours_empty_model_cache_seconds']:.1f} s), plain {report['plain_seconds']:.1f} s: "
@@ -193,8 +196,7 @@ def scale_command(
     def save(report: dict[str, Any]) -> None:  # after every size, so a long run that dies keeps its results
         typer.echo(f"scale: {report['points'][-1]['size']:,} chunks measured", err=True)
         if json_out:
-            json_out.parent.mkdir(parents=True, exist_ok=True)
-            json_out.write_text(json.dumps(report, indent=2) + "\n")
+            write_report(json_out, report)
         if plot_out:
             plot(report, plot_out)
 
@@ -258,6 +260,5 @@ def load_command(
     bearer = token if token is not None else settings.api_token
     report = run_load(LoadPlan(url.rstrip("/"), asked, concurrency, seconds, timeout, bearer, files, server_pid))
     if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(report, indent=2) + "\n")
+        write_report(json_out, report)
     typer.echo(format_summary(report))

@@ -11,7 +11,6 @@ token, which a browser does not have. Must not compute answers or read files oth
 from __future__ import annotations
 
 import html
-from bisect import bisect_right
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -37,7 +36,7 @@ def article_html(view: ArticleView, start: int, end: int) -> str:
     text = view.text
     start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
     meta = [view.doc, *([view.date] if view.date else [])]
-    quoted_on = page_at(view.pages, start)
+    quoted_on = view.page_of(start)
     if quoted_on is not None:
         meta.append(f"quote on p. {quoted_on} of {len(view.pages)}")
     if view.parent:
@@ -81,13 +80,6 @@ def marked_text(text: str, start: int, end: int, pages: tuple[tuple[int, int], .
         if index + 1 < len(cuts):
             out.append(html.escape(text[at : cuts[index + 1]]))
     return "".join(out)
-
-
-def page_at(pages: tuple[tuple[int, int], ...], offset: int) -> int | None:
-    """The 1-based page ``offset`` falls on (the blank lines after a page count as that page); None without pages."""
-    if not pages:
-        return None
-    return max(1, bisect_right([page_start for page_start, _ in pages], offset))
 
 
 def serve_originals(ui_app: FastAPI, service: BriefingService) -> None:

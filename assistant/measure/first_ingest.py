@@ -11,8 +11,9 @@ Our side is measured twice over: once with an empty model cache (the exported ON
 a machine that has never run Briefings), then with the cache warm (every later index on the machine: the
 export is shared, so a second new index pays none).
 
-Owns: picking the articles, running and timing the processes, and the ``first_ingest`` section of the bench
-report. Must not: time anything inside a process, or share an index or a Chroma folder between runs.
+Owns: running and timing the processes (articles are picked as ``formats-bench --spread`` picks them) and
+the ``first_ingest`` report. Must not: time anything inside a process, or share an index or a Chroma folder
+between runs.
 """
 
 from __future__ import annotations
@@ -27,32 +28,18 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import BriefingsError, ConfigurationError
+from assistant.measure.format_bench import pick_articles
 from assistant.measure.stats import percentiles
-from index.articles import TEXT_SUFFIXES, discover
 
 Say = Callable[[str], None]
 TIMEOUT_SECONDS = 3600
-
-
-def pick_articles(corpus: Path, count: int) -> list[Path]:
-    """``count`` text articles evenly spaced through the sorted files (the first files of a corpus are often
-    alike: the news corpus opens with hundreds of one-line notes)."""
-    if not corpus.is_dir():
-        raise ConfigurationError(f"No corpus folder at {corpus}: pass --corpus DIR")
-    sources, _ = discover([corpus])
-    texts = sorted((s.path for s in sources if s.path.suffix.lower() in TEXT_SUFFIXES), key=lambda p: p.name)
-    if not texts:
-        raise ConfigurationError(f"No .txt or .md articles under {corpus}")
-    if len(texts) > count:
-        texts = [texts[index * len(texts) // count] for index in range(count)]
-    return texts
 
 
 def measure_first_ingest(
     corpus: Path, count: int, repeat: int, environment: dict[str, str], say: Say = lambda _: None
 ) -> dict[str, Any]:
     """Whole-process wall times of our first ingest (cold and warm model cache) and of the plain pipeline's."""
-    articles = pick_articles(corpus, count)
+    articles = [source.path for source, _ in pick_articles(corpus, count, spread=True)]
     with tempfile.TemporaryDirectory(prefix="briefings-first-ingest-") as scratch:
         folder = Path(scratch) / "articles"
         folder.mkdir()

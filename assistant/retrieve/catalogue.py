@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.formats import DOCUMENT_SUFFIXES
+from index.formats import DOCUMENT_SUFFIXES, page_of
 from index.store import ArticleRecord, ChunkStore
 
 
@@ -44,6 +44,11 @@ class ArticleView:
     pages: tuple[tuple[int, int], ...] = ()
     parent: str | None = None
     original: Path | None = None
+
+    def page_of(self, offset: int) -> int | None:
+        """The 1-based page holding ``offset`` (a gap between pages counts as the page before); ``None`` without
+        pages. The same rule as a citation's ``page``, so the pane and the citation never disagree."""
+        return page_of(tuple(start for start, _ in self.pages), offset)
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.measure.first_ingest import pick_articles
+from assistant.measure.format_bench import pick_articles
 from index.embedding import load_embedder
 from tests.conftest import SEED_CORPUS, SEED_DOC, run_cli
 
@@ -16,8 +16,9 @@ def test_articles_are_picked_evenly_through_the_sorted_files(tmp_path: Path) -> 
     for number in range(10):
         (tmp_path / f"{number:02d}.txt").write_text(f"Article {number} says something.\n")
     (tmp_path / "questions.jsonl").write_text("{}\n")
-    assert [path.name for path in pick_articles(tmp_path, 5)] == ["00.txt", "02.txt", "04.txt", "06.txt", "08.txt"]
-    assert len(pick_articles(tmp_path, 50)) == 10
+    picked = [source.path.name for source, _ in pick_articles(tmp_path, 5, spread=True)]
+    assert picked == ["00.txt", "02.txt", "04.txt", "06.txt", "08.txt"]
+    assert len(pick_articles(tmp_path, 50, spread=True)) == 10
 
 
 @pytest.mark.slow

@@ -21,7 +21,7 @@ import pytest
 from assistant.adapters.console import closest_line, print_answer
 from assistant.adapters.slack.blocks import answer_messages
 from assistant.adapters.ui import UPLOAD_TYPES, ChatAdapter
-from assistant.adapters.ui_article import article_html, marked_text, original_link, page_at
+from assistant.adapters.ui_article import article_html, marked_text, original_link
 from assistant.adapters.ui_render import answer_markdown, citation_card, closest_markdown
 from assistant.service import ArticleView, BriefingService
 from assistant.settings import Settings
@@ -122,7 +122,7 @@ def test_the_pane_says_which_page_the_quote_is_on() -> None:
     pane = article_html(view_of(), TEXT.index("The quote"), TEXT.index("The quote") + 10)
     assert '<div class="b-meta">doc &lt;1&gt;.pdf · 2024-03-05 · quote on p. 2 of 3</div>' in pane
     assert "<h3>A &lt;title&gt;</h3>" in pane
-    assert [page_at(PAGES, offset) for offset in (0, 23, 24, 25, 64)] == [1, 1, 1, 2, 3]
+    assert [view_of().page_of(offset) for offset in (0, 23, 24, 25, 64)] == [1, 1, 1, 2, 3]
     plain = article_html(view_of(text="Just text.", pages=()), 0, 4)
     assert "quote on" not in plain and "b-page" not in plain and "<mark>Just</mark> text." in plain
 
