@@ -178,6 +178,7 @@ def gather(passages: list[Passage], limit: int) -> list[Candidate]:
     candidates: list[Candidate] = []
     for rank, passage in enumerate(passages[:limit]):
         chunk = passage.chunk
+        offset = title_shift(chunk) if chunk.start < LEAD_CHARS else LEAD_OFFSET  # once per chunk, not per sentence
         for index, (span, vector) in enumerate(_sentences_of(chunk)):
             if (chunk.doc, span.start) in seen:
                 continue
@@ -185,7 +186,7 @@ def gather(passages: list[Passage], limit: int) -> list[Candidate]:
             sentence = chunk.text[span.start - chunk.start : span.end - chunk.start]
             if len(sentence) > MAX_SENTENCE_CHARS or not re.search(r"\w", sentence):
                 continue
-            position = index + (title_shift(chunk) if chunk.start < LEAD_CHARS else LEAD_OFFSET)
+            position = index + offset
             candidate = Candidate(chunk.doc, chunk.title, chunk.date, span, sentence, passage, rank, position, vector)
             candidates.append(candidate)
     return candidates
