@@ -62,9 +62,68 @@ def bench_command(
         Path | None,
         typer.Option("--index", help="Build the bench index here, kept afterwards (default: a temporary folder)"),
     ] = None,
+    plot_out: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Draw every speed figure into this PNG (default: the --json path, as .png)"),
+    ] = None,
+    suite_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--suite-dir",
+            exists=True,
+            file_okay=False,
+            help="Folder of the other measure reports (first_ingest.json, scale.json, load*.json, formats_bench.json) "
+            "to gather and check the targets against (default: the --from-report folder, else the --json folder)",
+        ),
+    ] = None,
+    from_report: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-report",
+            help="Measure nothing: take the bench figures from this earlier bench report, gather the other reports "
+            "and check the targets again, and redraw the plot (seconds, where measuring takes about 30 minutes)",
+        ),
+    ] = None,
 ) -> None:
-    """Time ingest, queries, cold start and memory beside the plain LangChain pipeline (see README, Performance)."""
-    from assistant.measure.bench import default_corpora, default_question_files, ensure_empty, format_table, run_bench
+    """Time ingest, queries, cold start and memory beside the plain LangChain pipeline (see README, Performance).
+
+    The report also gathers the other measure reports found beside it and checks the speed targets."""
+    from assistant.measure.bench import format_table
+    from assistant.measure.bench_suite import format_targets, plot
+
+    if from_report is not None:
+        refuse_measuring_flags(corpus=corpus, questions=questions, index=index)
+        report = rebuilt_bench(from_report, suite_dir or from_report.parent)
+    else:
+        report = measured_bench(corpus, questions, index, suite_dir or (json_out.parent if json_out else None))
+    if json_out:
+        write_report(json_out, report)
+    picture = plot_out or (json_out.with_suffix(".png") if json_out else None)
+    if picture:
+        plot(report, picture)
+    typer.echo(format_table(report))
+    typer.echo(format_targets(report["suite"]))
+
+
+def refuse_measuring_flags(**given: object) -> None:
+    """``--from-report`` measures nothing, so a flag that only shapes a measurement would be silently ignored."""
+    named = [f"--{name}" for name, value in given.items() if value]
+    if named:
+        raise ConfigurationError(f"--from-report measures nothing: drop {', '.join(named)}")
+
+
+def rebuilt_bench(earlier: Path, suite_dir: Path) -> dict[str, Any]:
+    """An earlier bench report's measured figures, with the suite and targets built again from ``suite_dir``."""
+    from assistant.measure.bench_suite import read_bench_report, with_suite
+
+    return with_suite(read_bench_report(earlier), suite_dir)
+
+
+def measured_bench(
+    corpus: list[Path] | None, questions: list[Path] | None, index: Path | None, suite_dir: Path | None
+) -> dict[str, Any]:
+    """Run the bench on the given corpora and question sets (each corpus's own set by default)."""
+    from assistant.measure.bench import default_corpora, default_question_files, ensure_empty, run_bench
 
     stop_cleanly_on_sigterm()
 
@@ -73,10 +132,8 @@ def bench_command(
     question_files = list(questions) if questions else default_question_files(corpora)
     if index is not None:
         ensure_empty(index)
-    report = run_bench(settings, corpora, question_files, index, say=lambda line: typer.echo(line, err=True))
-    if json_out:
-        write_report(json_out, report)
-    typer.echo(format_table(report))
+    say = functools.partial(typer.echo, err=True)
+    return run_bench(settings, corpora, question_files, index, say=say, suite_dir=suite_dir)
 
 
 @user_errors

@@ -6,7 +6,9 @@ is ``BriefingService.ingest`` (load, chunk, embed, write Chroma and the lexical 
 query is ``BriefingService.ask`` (hybrid retrieval, evidence selection, a cited answer), where the plain
 pipeline only retrieves. Model loading is timed apart on both sides. Cold start and peak memory are taken
 from fresh processes, because a process that has already run the plain pipeline holds torch as well.
-The report keys are a contract (see DESIGN.md, "Bench report"); extra keys are informational.
+The report keys are a contract (see DESIGN.md, "Bench report"); extra keys are informational: among them the
+median time of each stage of an answer (``query_stages_p50_ms``) and the ``suite`` of the other measure reports
+found beside this one, with the speed targets checked (:mod:`assistant.measure.bench_suite`).
 
 Owns: the bench report, timing our pipeline in this process and in fresh child processes (cold start, peak
 memory), and the terminal table of the report.
@@ -32,6 +34,7 @@ from typing import Any
 
 from assistant.errors import BriefingsError, ConfigurationError
 from assistant.measure.bench_plain import measure_plain
+from assistant.measure.bench_suite import with_suite
 from assistant.measure.questions import read_questions
 from assistant.measure.stats import percentiles
 from assistant.settings import Settings
@@ -109,11 +112,12 @@ def measure_ours(settings: Settings, corpora: Sequence[Path], questions: Sequenc
     service.warm_up()
     for question in WARM_UP_QUESTIONS:
         service.ask(question)
-    latencies = []
+    latencies, stages = [], []
     for question in questions:
         began = time.perf_counter()
-        service.ask(question)
+        answer = service.ask(question)
         latencies.append((time.perf_counter() - began) * 1000)
+        stages.append(answer.timings_ms)
     return {
         "chunks": report.chunks,
         "chars": report.chars,
@@ -121,7 +125,15 @@ def measure_ours(settings: Settings, corpora: Sequence[Path], questions: Sequenc
         "reingest_unchanged_seconds": reingest_seconds,
         "model_load_seconds": model_load_seconds,
         "latencies_ms": latencies,
+        "stage_timings_ms": stages,
     }
+
+
+def stage_p50s(timings: Sequence[dict[str, float]]) -> dict[str, float]:
+    """Each stage's median over every answer; an answer that skipped a stage spent 0 ms in it."""
+    names = list(dict.fromkeys(name for timing in timings for name in timing))
+    medians = {name: percentiles([timing.get(name, 0.0) for timing in timings], (50,)) for name in names}
+    return {name: round(median[0], 2) for name, median in medians.items() if median is not None}
 
 
 def child_environment(settings: Settings) -> dict[str, str]:
@@ -190,8 +202,11 @@ def run_bench(
     question_files: Sequence[Path],
     index: Path | None = None,
     say: Say = lambda _: None,
+    suite_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Measure both pipelines and return the bench report (DESIGN.md keys first, then extras)."""
+    """Measure both pipelines and return the bench report (DESIGN.md keys first, then extras).
+
+    The ``suite`` gathers the other measure reports in ``suite_dir`` (none read when it is ``None``)."""
     questions = read_questions(question_files)
     corpus = load_corpus(corpora)
     corpus_chars = sum(len(article.text) for _, article in corpus)
@@ -210,7 +225,8 @@ def run_bench(
         plain = measure_plain(
             [source for source, _ in corpus], questions, model_dir, folder / "plain", WARM_UP_QUESTIONS, say
         )
-    return build_report(settings, corpus_chars, len(corpus), questions, ours, cold_start, peak_rss, plain)
+    report = build_report(settings, corpus_chars, len(corpus), questions, ours, cold_start, peak_rss, plain)
+    return with_suite(report, suite_dir)
 
 
 def build_report(
@@ -255,6 +271,9 @@ def build_report(
         "questions": len(questions),
         "model_load_seconds": round(ours["model_load_seconds"], 3),
         "query": "BriefingService.ask: hybrid retrieval + evidence selection + cited answer, warm",
+        "query_stages_p50_ms": stage_p50s(ours.get("stage_timings_ms", [])),
+        "query_stages_of": "each answer's timings_ms (retrieve, answer and total, and the stages timed inside "
+        "them), the median over the timed questions; medians of parts do not add up to the median total",
         "peak_rss_of": "a fresh process: BriefingService warmed up, answering every question (no HTTP layer)",
         "settings": {
             "embedding_backend": settings.embedding_backend,

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from assistant.errors import ConfigurationError
+from assistant.measure.bench import stage_p50s
 from assistant.measure.questions import read_questions
 from assistant.measure.stats import percentiles
 from tests.conftest import SEED_CORPUS, SEED_DOC, run_cli
@@ -78,6 +79,11 @@ def test_bench_reports_every_key_for_both_pipelines(
     assert report["chunks"] > 0 and report["plain"]["chunks"] > 0
     assert (index / "chroma.sqlite3").is_file()  # --index keeps the bench's index
     assert "query p50 (ms)" in result.stdout and "plain LangChain" in result.stdout
+    stages = report["query_stages_p50_ms"]
+    assert {"retrieve", "answer", "total", "dense"} <= set(stages) and all(v >= 0 for v in stages.values())
+    assert report["suite"]["folder"] == str(tmp_path) and "first_ingest.json" in report["suite"]["missing"]
+    assert len(report["suite"]["targets"]) == 6 and "targets (" in result.stdout
+    assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # --plot defaults beside --json
 
 
 def test_bench_refuses_an_index_folder_in_use(
@@ -178,6 +184,12 @@ def test_bench_latencies_interpolate_between_samples() -> None:
     assert percentiles([40.0, 10.0, 30.0, 20.0], (50, 95)) == pytest.approx((25.0, 38.5))
     assert percentiles([12.5], (50, 95, 99)) == (12.5, 12.5, 12.5)
     assert percentiles([], (50, 95)) is None
+
+
+def test_bench_stage_medians_count_a_stage_an_answer_skipped_as_zero() -> None:
+    timings = [{"dense": 2.0, "total": 10.0}, {"dense": 4.0, "lexical": 3.0, "total": 20.0}, {"total": 30.0}]
+    assert stage_p50s(timings) == {"dense": 2.0, "total": 20.0, "lexical": 0.0}
+    assert stage_p50s([]) == {}
 
 
 def test_bench_times_the_single_questions_of_a_set(tmp_path: Path) -> None:
