@@ -72,11 +72,20 @@ class BriefingService:
 
     @cached_property
     def articles(self) -> ArticleTexts:
-        return ArticleTexts(self.store.article_text, fetch_pages=self._page_starts)
+        return ArticleTexts(self._article_text, fetch_pages=self._page_starts)
+
+    def _article_text(self, doc: str) -> str | None:
+        """From the local lexical index, which keeps every article's text beside its chunks; from the store
+        only for an article it does not hold yet (another process's ingest it has not synced)."""
+        found = self.retriever.lexical.article(doc)
+        return found[0] if found is not None else self.store.article_text(doc)
 
     def _page_starts(self, doc: str) -> tuple[int, ...]:
-        if not doc.lower().endswith(".pdf"):  # only PDFs have pages: no round trip to the store for the rest
+        if not doc.lower().endswith(".pdf"):  # only PDFs have pages: no round trip for the rest
             return ()
+        found = self.retriever.lexical.article(doc)
+        if found is not None:
+            return found[1]
         record = self.store.record_of(doc)
         return record.pages if record is not None else ()
 

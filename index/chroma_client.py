@@ -174,23 +174,26 @@ def _http_client(url: str, settings: Any, timeout: float) -> ClientAPI:
 
 
 def read_pages(
-    collection: Collection, include: list[str], docs: Sequence[str] | None = None, size: int = 5000
+    collection: Collection, include: list[str], docs: Sequence[str] | None = None, size: int = 5000, by_id: bool = False
 ) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
-    """Every record of ``collection``, or every one whose ``doc`` is among ``docs``, as ``(ids, metadatas,
-    documents)`` pages, so none is held whole."""
+    """Every record of ``collection``, or every one whose ``doc`` (with ``by_id``: whose id) is among ``docs``,
+    as ``(ids, metadatas, documents)`` pages, so none is held whole."""
     if docs is None:
         yield from _pages(collection, include, None, size)
         return
     for begin in range(0, len(docs), DOCS_PER_FILTER):
-        yield from _pages(collection, include, {"doc": {"$in": list(docs[begin : begin + DOCS_PER_FILTER])}}, size)
+        batch = list(docs[begin : begin + DOCS_PER_FILTER])
+        yield from _pages(
+            collection, include, None if by_id else {"doc": {"$in": batch}}, size, batch if by_id else None
+        )
 
 
 def _pages(
-    collection: Collection, include: list[str], where: dict[str, Any] | None, size: int
+    collection: Collection, include: list[str], where: dict[str, Any] | None, size: int, ids: list[str] | None = None
 ) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
     offset = 0
     while True:
-        page = collection.get(include=include, where=where, limit=size, offset=offset)  # type: ignore[arg-type]
+        page = collection.get(ids=ids, include=include, where=where, limit=size, offset=offset)  # type: ignore[arg-type]
         ids = page["ids"]
         if not ids:
             return

@@ -288,7 +288,8 @@ def _write(
             store.commit_articles(group_articles, [fresh[a.id] for a in group_articles], [len(c) for _, c in group])
             if lexical is not None:
                 states = {article.id: doc_state(fresh[article.id], store.embedding_model) for article in group_articles}
-                lexical.replace(_stored_chunks(chunks, sentences), states)
+                texts = {article.id: (article.text, article.pages) for article in group_articles}
+                lexical.replace(_stored_chunks(chunks, sentences), states, texts)
             report.chunks += len(chunks)
             report.chars += sum(len(article.text) for article in group_articles)
     finally:

@@ -39,10 +39,11 @@ import numpy as np
 from assistant.text.tokens import terms, terms_with_words
 from index.sentence_vectors import SentenceVectors
 from index.store import StoredChunk, date_number
+from index.store_records import unpack_pages
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "1"  # a file of another schema is built anew (it is derived data)
+SCHEMA = "2"  # a file of another schema is built anew (it is derived data); 2 added the article texts
 K1, B = 1.5, 0.75  # BM25 in Lucene's variant, with the k1 and b the answer model was fitted with
 DATABASE = "lexical.sqlite3"
 BUSY_SECONDS = 60.0  # how long a statement waits for another connection's write to commit
@@ -62,6 +63,7 @@ create table if not exists chunks(
     date_number integer not null, start integer not null, "end" integer not null, text text not null,
     length integer not null, sentence_spans blob, sentence_vectors blob, dimension integer not null default 0);
 create index if not exists chunks_by_doc on chunks(doc);
+create table if not exists articles(doc text primary key, text text not null, pages text not null) without rowid;
 create virtual table if not exists chunk_terms using fts5(terms, tokenize = "{_TOKENIZER}");
 create virtual table if not exists vocabulary using fts5vocab(chunk_terms, row);
 create virtual table if not exists occurrences using fts5vocab(chunk_terms, instance);
@@ -317,6 +319,11 @@ class LexicalIndex:
             yield from self._db().execute(
                 f"select row, {_CHUNK_COLUMNS} from chunks where {column} in ({marks})", batch
             )
+
+    def article(self, doc: str) -> tuple[str, tuple[int, ...]] | None:
+        """An article's text and page starts, or ``None`` when the index does not hold it (yet)."""
+        row = self._db().execute("select text, pages from articles where doc = ?", (doc,)).fetchone()
+        return (row[0], unpack_pages(row[1])) if row else None
 
     def all_chunks(self) -> list[StoredChunk]:
         """Every mirrored chunk, by article and place (for checks and tests; never on the query path)."""

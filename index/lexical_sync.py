@@ -1,6 +1,7 @@
 """Writing the lexical index (:mod:`index.lexical`) and keeping it in line with the store, article by article.
 
-Ingest writes each group's chunks here right after writing them to Chroma (:meth:`LexicalWriter.replace`,
+Ingest writes each group's chunks (and its articles' texts and page starts, so answering reads them here
+rather than asking Chroma for each cited article) right after writing them to Chroma (:meth:`LexicalWriter.replace`,
 one SQLite transaction per group) and deletes pruned articles the same way; when it ends, it syncs. A sync
 compares each article's state recorded here (content hash and embedding model) with the store's article
 records and copies from Chroma only the articles that differ: new or changed ones, pending ones (a write a
@@ -24,6 +25,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -31,13 +33,17 @@ from filelock import FileLock, Timeout
 from assistant.text.tokens import terms
 from index.lexical import DATABASE, LexicalDamaged, connect, database_path, read_meta, sentence_blobs
 from index.store import PENDING, ChunkStore, StoredChunk, date_number
+from index.store_records import pack_pages
 
 log = logging.getLogger("index.lexical")
+
+ArticleText = tuple[str, tuple[int, ...]]  # an article's text and where each of its pages starts
 
 WRITE_LOCK = "write.lock"
 LOCK_SECONDS = 900.0  # how long a writer waits for another's sync, which takes minutes when it starts from nothing
 FULL_READ_SHARE = 0.25  # copying more than this share of the articles reads every chunk in pages, not by article
 ROWS_PER_TRANSACTION = 1000
+ARTICLES_PER_TRANSACTION = 100  # whole article texts: fewer per transaction than chunks
 _PER_STATEMENT = 500  # stays under SQLite's limit on bound parameters
 _INSERT = (
     'insert into chunks(id, doc, title, date, date_number, start, "end", text, length, sentence_spans,'
@@ -56,11 +62,18 @@ class LexicalWriter:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def replace(self, chunks: Sequence[StoredChunk], states: Mapping[str, str]) -> None:
-        """Put ``chunks`` in place of all held for the articles in ``states`` and record those states, at once."""
+    def replace(
+        self,
+        chunks: Sequence[StoredChunk],
+        states: Mapping[str, str],
+        articles: Mapping[str, ArticleText] | None = None,
+    ) -> None:
+        """Put ``chunks`` and the ``articles``' texts in place of all held for the articles in ``states`` and
+        record those states, at once."""
         with self._locked(LOCK_SECONDS), self._connection() as db, _transaction(db):
             _delete_chunks(db, states)
             _insert(db, chunks)
+            _insert_articles(db, (articles or {}).items())
             _record(db, states)
 
     def delete(self, docs: Sequence[str]) -> None:
@@ -137,14 +150,22 @@ def _catch_up(db: sqlite3.Connection, store: ChunkStore) -> None:
     if everything:
         log.info("building the lexical index from the store: %d of %d articles to copy", len(stale), len(wanted))
     chunks = store.iter_chunks() if everything else store.iter_chunks(sorted(stale))
-    copied = _copy(db, chunks, stale)
+    texts = store.iter_article_texts() if everything else store.iter_article_texts(sorted(stale))
+    articles = ((doc, (text, records[doc].pages)) for doc, text in texts if doc in records)
+    copied = _copy(db, chunks, articles, stale)
     seconds = time.perf_counter() - started
     log.info("lexical index: %d articles (%d chunks) copied from the store in %.1f s", len(stale), copied, seconds)
 
 
-def _copy(db: sqlite3.Connection, chunks: Iterable[StoredChunk], states: Mapping[str, str]) -> int:
-    """Replace the articles in ``states`` with their chunks from ``chunks`` (others there are skipped), a
-    transaction per thousand rows; the states are recorded last, so a copy cut short is redone."""
+def _copy(
+    db: sqlite3.Connection,
+    chunks: Iterable[StoredChunk],
+    articles: Iterable[tuple[str, ArticleText]],
+    states: Mapping[str, str],
+) -> int:
+    """Replace the articles in ``states`` with their chunks from ``chunks`` and their texts from ``articles``
+    (others there are skipped), a transaction per thousand rows; the states are recorded last, so a copy cut
+    short is redone."""
     cleared: set[str] = set()
     batch: list[StoredChunk] = []
     copied = 0
@@ -157,6 +178,11 @@ def _copy(db: sqlite3.Connection, chunks: Iterable[StoredChunk], states: Mapping
     copied += _write_batch(db, batch, cleared)
     with _transaction(db):
         _delete_chunks(db, [doc for doc in states if doc not in cleared])  # articles with no chunks left
+    wanted = ((doc, article) for doc, article in articles if doc in states)
+    while texts := list(islice(wanted, ARTICLES_PER_TRANSACTION)):
+        with _transaction(db):
+            _insert_articles(db, texts)
+    with _transaction(db):
         _record(db, states)
     return copied
 
@@ -188,6 +214,7 @@ def _delete_chunks(db: sqlite3.Connection, docs: Iterable[str]) -> None:
         marks = ",".join("?" * len(batch))
         db.execute(f"delete from chunk_terms where rowid in (select row from chunks where doc in ({marks}))", batch)
         db.execute(f"delete from chunks where doc in ({marks})", batch)
+        db.execute(f"delete from articles where doc in ({marks})", batch)
 
 
 def _insert(db: sqlite3.Connection, chunks: Iterable[StoredChunk]) -> None:
@@ -199,6 +226,13 @@ def _insert(db: sqlite3.Connection, chunks: Iterable[StoredChunk]) -> None:
         found = terms(chunk.text)
         row = db.execute(_INSERT, (chunk.id, *place, chunk.text, len(found), spans, vectors, dimension)).lastrowid
         db.execute("insert into chunk_terms(rowid, terms) values (?, ?)", (row, " ".join(found)))
+
+
+def _insert_articles(db: sqlite3.Connection, articles: Iterable[tuple[str, ArticleText]]) -> None:
+    db.executemany(
+        "insert or replace into articles values (?, ?, ?)",
+        [(doc, text, pack_pages(pages)) for doc, (text, pages) in articles],
+    )
 
 
 def _record(db: sqlite3.Connection, states: Mapping[str, str]) -> None:

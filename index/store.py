@@ -97,9 +97,7 @@ WRITE_BATCH = 1000
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# The names the scale benchmark and the store contract test open scratch collections with.
-_connect = connect
-_ChromaEmbeddingFunction = ChromaEmbeddingFunction
+_connect = connect  # the name the store contract and rebuild tests open scratch collections with
 
 
 def _follows_swaps(method: F) -> F:
@@ -288,6 +286,12 @@ class ChunkStore:
         found = self._articles.get(ids=[doc], include=["metadatas"])
         metadatas = found.get("metadatas") or []
         return article_record(doc, metadatas[0]) if metadatas else None
+
+    @server_errors
+    def iter_article_texts(self, docs: Sequence[str] | None = None) -> Iterator[tuple[str, str]]:
+        """``(doc, text)`` of every article, or of ``docs``, in pages: what the lexical index keeps beside chunks."""
+        for ids, _, documents in read_pages(self._articles, ["documents"], docs, by_id=True):
+            yield from zip(ids, documents, strict=True)
 
     @server_errors
     def iter_chunks(self, docs: Sequence[str] | None = None) -> Iterator[StoredChunk]:

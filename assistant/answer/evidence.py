@@ -308,6 +308,8 @@ def _query_weights(question: str, query: str, lexical: LexicalIndex) -> dict[str
     sentence outscore the one that answers the new question.
     """
     weights = lexical.term_weights(question)
+    if query == question:  # a first question carries nothing: its own terms are all there already
+        return weights
     for term, weight in lexical.term_weights(query).items():
         weights.setdefault(term, CARRIED_TERM_SHARE * weight)
     return weights

@@ -56,6 +56,8 @@ _DURATION = re.compile(
     rf"|half an? {_UNIT}|(?:{_NUM}|an?)-(?:second|minute|hour|day|week|month|year)-long)\b",
     re.IGNORECASE,
 )
+# Every unit a _DURATION match can hold contains one of these (case aside), so a sentence without any holds none.
+_UNIT_HINT = re.compile(r"second|min|hour|hr|day|night|week|month|year|decade|centur", re.IGNORECASE)
 _MONTH = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
     r"Jan\.|Feb\.|Mar\.|Apr\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
@@ -198,11 +200,13 @@ def find_typed(sentence: str, kind: Kind, head: str | None = None) -> tuple[Foun
     name. A quantity takes the counted noun when it is the question's ("how many states" -> "22 states").
     Cached (the same sentences come back question after question), hence an immutable result.
     """
+    if kind is Kind.DURATION:  # every duration names a unit: most sentences are ruled out by one cheap search
+        return tuple(_matches(_DURATION, sentence, kind)) if _UNIT_HINT.search(sentence) else ()
+    if kind is Kind.OTHER:
+        return ()
     dates = _matches(_DATE, sentence, Kind.DATE)
     if kind is Kind.DATE:
         return tuple(span for span in dates if not DATE_WORD.match(sentence[: span.start]))
-    if kind is Kind.DURATION:
-        return tuple(_matches(_DURATION, sentence, kind))
     if kind is Kind.QUANTITY:
         spans = [span for span in _matches(_QUANTITY, sentence, kind) if not _overlaps(span, dates)]
         spans = [span for span in spans if not _is_filler_number(span.text(sentence))]

@@ -4,6 +4,9 @@ A stage is timed with ``with stage("dense"):`` anywhere on the answer path; the 
 recorder of the answer being built in this thread or task (a context variable), and costs nothing when no
 answer is recording (calibration, benchmarks of single steps). The stages are reported in the answer's
 ``timings_ms`` beside ``retrieve``, ``answer`` and ``total``, so the API and ``--json`` show them too.
+A stage run on another thread for the same answer (BM25, beside query embedding and dense search) is
+recorded by running it in a copy of this context; such stages overlap, so stage times may add up to more
+than ``retrieve``.
 Owns timing only: must not change what any stage computes.
 """
 

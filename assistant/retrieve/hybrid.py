@@ -12,9 +12,12 @@ not pick sentences, answer or cite (that is ``answer/``), talk to chromadb excep
 
 from __future__ import annotations
 
+import atexit
+import contextvars
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from threading import Lock
 
@@ -29,6 +32,13 @@ log = logging.getLogger(__name__)
 
 RRF_K = 60
 GENERATION_CHECK_SECONDS = 2.0
+LEXICAL_THREADS = 4  # BM25 searches running beside query embedding and dense search, across all questions
+
+# One pool for the process: BM25 (SQLite reads and numpy, both releasing the GIL for most of their time) runs
+# while this thread embeds the question and asks Chroma, so a question waits for the slower of the two rather
+# than for both. Each pool thread keeps its own SQLite connection (LexicalIndex reads per thread).
+_LEXICAL_POOL = ThreadPoolExecutor(max_workers=LEXICAL_THREADS, thread_name_prefix="briefings-bm25")
+atexit.register(_LEXICAL_POOL.shutdown, wait=False)
 
 
 class LiveLexicalIndex:
@@ -111,18 +121,25 @@ class HybridRetriever:
     ) -> list[Passage]:
         """The top ``k`` passages; ``exclude`` names articles to leave out (calibration builds questions whose
         answer is missing from the corpus by hiding the articles that hold it)."""
+        index = self._lexical.current()
+        context = contextvars.copy_context()  # the pool thread adds its stage time to this answer's timings
+        lexical_search = _LEXICAL_POOL.submit(context.run, self._lexical_hits, index, query, since, until)
         with stage("embed_query"):
             vector = self._embedder.embed_query(query)
-        index = self._lexical.current()
         with stage("dense"):
             dense = self._resolve(self._store.dense_search(vector, self._candidates, since, until), index)
-        with stage("lexical"):
-            lexical = [(hit.chunk, hit.score) for hit in index.search(query, self._candidates, since, until)]
+        lexical = lexical_search.result()
         if exclude:
             dense = [(chunk, score) for chunk, score in dense if chunk.doc not in exclude]
             lexical = [(chunk, score) for chunk, score in lexical if chunk.doc not in exclude]
         with stage("fuse"):
             return self._fuse(dense, lexical, k)
+
+    def _lexical_hits(
+        self, index: LexicalIndex, query: str, since: str | None, until: str | None
+    ) -> list[tuple[StoredChunk, float]]:
+        with stage("lexical"):
+            return [(hit.chunk, hit.score) for hit in index.search(query, self._candidates, since, until)]
 
     def _resolve(self, hits: list[tuple[str, float]], index: LexicalIndex) -> list[tuple[StoredChunk, float]]:
         """Dense hits as chunks, from the lexical index's mirror; Chroma only for chunks it does not hold yet."""

@@ -44,8 +44,13 @@ def _content_words(text: str) -> list[tuple[str, int]]:
 
 
 def terms(text: str) -> list[str]:
-    """Lower-cased, stop-word-free, Snowball-stemmed words: the unit of BM25 and of term overlap."""
-    return list(_stemmer().stemWords([word for word, _ in _content_words(text)]))
+    """Lower-cased, stop-word-free, Snowball-stemmed words: the unit of BM25 and of term overlap.
+
+    The same words as :func:`_content_words`, found without their positions: this runs on every candidate
+    sentence of every question, and ``findall`` with no match objects takes half the time.
+    """
+    words = [word.lower().replace("’", "'") for word in _WORD.findall(text)]
+    return list(_stemmer().stemWords([word for word in words if word not in STOPWORDS]))
 
 
 def terms_with_words(text: str) -> list[tuple[str, str]]:

@@ -56,6 +56,11 @@ class FakeStore:
             for doc, (content_hash, chunks) in self.articles.items()
         }
 
+    def iter_article_texts(self, docs: Sequence[str] | None = None) -> Iterator[tuple[str, str]]:
+        for doc, (_, chunks) in self.articles.items():
+            if docs is None or doc in docs:
+                yield doc, " ".join(chunk.text for chunk in chunks)
+
     def iter_chunks(self, docs: Sequence[str] | None = None) -> Iterator[StoredChunk]:
         self.requested.append(docs)
         for doc, (_, chunks) in self.articles.items():
@@ -70,7 +75,8 @@ def contents(folder: Path) -> tuple[object, ...]:
         states = sorted(db.execute("select doc, state from docs"))
         [(indexed,)] = db.execute("select count(*) from chunk_terms")
         [(generation,)] = db.execute("select value from meta where key = 'generation'")
-    return chunks, states, indexed, generation
+        articles = sorted(db.execute("select doc, text, pages from articles"))
+    return chunks, states, indexed, generation, articles
 
 
 def clean_build(store: FakeStore, folder: Path) -> tuple[object, ...]:
@@ -101,6 +107,24 @@ def test_writes_replace_and_delete_whole_articles(folder: Path) -> None:
     assert index.search("Ostrand bridge", 5) == [] and not index.knows("Ostrand")
     chunks, states, indexed = contents_without_generation(folder)
     assert len(chunks) == indexed == 1 and states == [("a", "h2")]  # no full-text row left without its chunk
+
+
+def test_article_texts_and_pages_are_kept_with_their_chunks(folder: Path) -> None:
+    """Answering reads cited articles here; a replaced article's old text and a deleted one's must be gone."""
+    writer = LexicalWriter(folder)
+    writer.replace([chunk("a", 0, "The Kelby ferry sails.")], {"a": "h1"}, {"a": ("The Kelby ferry sails.", ())})
+    writer.replace([chunk("b", 0, "Page one.")], {"b": "h1"}, {"b": ("Page one. Page two.", (0, 10))})
+    index = LexicalIndex(database_path(folder))
+    assert index.article("a") == ("The Kelby ferry sails.", ())
+    assert index.article("b") == ("Page one. Page two.", (0, 10))
+    assert index.article("missing") is None
+
+    writer.replace([chunk("a", 0, "The Kelby quay reopens.")], {"a": "h2"}, {"a": ("The Kelby quay reopens.", ())})
+    assert index.article("a") == ("The Kelby quay reopens.", ())
+    writer.replace([chunk("a", 0, "No text given this time.")], {"a": "h3"})
+    assert index.article("a") is None  # an outdated text is dropped, not kept beside new chunks
+    writer.delete(["b"])
+    assert index.article("b") is None
 
 
 def contents_without_generation(folder: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], int]:
@@ -200,7 +224,10 @@ def test_sync_copies_only_the_articles_that_changed(folder: Path, tmp_path: Path
     assert writer.sync(store)  # type: ignore[arg-type]
     assert store.requested == [["a", "z"]]
     assert contents(folder) == clean_build(store, tmp_path / "clean")
-    hits = LexicalIndex(database_path(folder)).search("Velmora Tarsen harbour", 20)
+    index = LexicalIndex(database_path(folder))
+    assert index.article("a") == ("Article a rewritten about the Velmora grain convoy.", ())  # texts follow too
+    assert index.article("c") is None
+    hits = index.search("Velmora Tarsen harbour", 20)
     assert {hit.chunk.doc for hit in hits} == {"a", "b", "d", "e", "f", "g", "h", "z"}
 
     store.requested.clear()
