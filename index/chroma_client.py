@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 HNSW = {"space": "cosine", "ef_construction": 200, "max_neighbors": 32, "ef_search": 200}
 
 DOCS_PER_FILTER = 200  # articles named in one ``$in`` filter
+PAGE_SIZE = 5000  # records read from Chroma at a time when copying whole collections
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -174,10 +175,11 @@ def _http_client(url: str, settings: Any, timeout: float) -> ClientAPI:
 
 
 def read_pages(
-    collection: Collection, include: list[str], docs: Sequence[str] | None = None, size: int = 5000, by_id: bool = False
+    collection: Collection, include: list[str], docs: Sequence[str] | None = None, by_id: bool = False
 ) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
     """Every record of ``collection``, or every one whose ``doc`` (with ``by_id``: whose id) is among ``docs``,
-    as ``(ids, metadatas, documents)`` pages, so none is held whole."""
+    as ``(ids, metadatas, documents)`` pages of :data:`PAGE_SIZE`, so none is held whole."""
+    size = PAGE_SIZE
     if docs is None:
         yield from _pages(collection, include, None, size)
         return
@@ -189,11 +191,11 @@ def read_pages(
 
 
 def _pages(
-    collection: Collection, include: list[str], where: dict[str, Any] | None, size: int, ids: list[str] | None = None
+    collection: Collection, include: list[str], where: dict[str, Any] | None, size: int, wanted: list[str] | None = None
 ) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
     offset = 0
     while True:
-        page = collection.get(ids=ids, include=include, where=where, limit=size, offset=offset)  # type: ignore[arg-type]
+        page = collection.get(ids=wanted, include=include, where=where, limit=size, offset=offset)  # type: ignore[arg-type]
         ids = page["ids"]
         if not ids:
             return

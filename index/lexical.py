@@ -43,7 +43,7 @@ from index.store_records import unpack_pages
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "2"  # a file of another schema is built anew (it is derived data); 2 added the article texts
+SCHEMA = "3"  # a file of another schema is built anew (it is derived data); 3 added article texts, sentence terms
 K1, B = 1.5, 0.75  # BM25 in Lucene's variant, with the k1 and b the answer model was fitted with
 DATABASE = "lexical.sqlite3"
 BUSY_SECONDS = 60.0  # how long a statement waits for another connection's write to commit
@@ -61,7 +61,8 @@ create table if not exists docs(doc text primary key, state text not null) witho
 create table if not exists chunks(
     row integer primary key, id text not null unique, doc text not null, title text not null, date text,
     date_number integer not null, start integer not null, "end" integer not null, text text not null,
-    length integer not null, sentence_spans blob, sentence_vectors blob, dimension integer not null default 0);
+    length integer not null, sentence_spans blob, sentence_vectors blob, dimension integer not null default 0,
+    sentence_terms text);
 create index if not exists chunks_by_doc on chunks(doc);
 create table if not exists articles(doc text primary key, text text not null, pages text not null) without rowid;
 create virtual table if not exists chunk_terms using fts5(terms, tokenize = "{_TOKENIZER}");
@@ -72,7 +73,7 @@ _STAMP = (  # what changes whenever the contents do: the newest row, the article
     "select (select max(row) from chunks), (select count(*) from docs),"
     " (select value from meta where key = 'generation')"
 )
-_CHUNK_COLUMNS = 'id, doc, title, date, start, "end", text, sentence_spans, sentence_vectors, dimension'
+_CHUNK_COLUMNS = 'id, doc, title, date, start, "end", text, sentence_spans, sentence_vectors, dimension, sentence_terms'
 
 
 class LexicalDamaged(Exception):
@@ -248,8 +249,11 @@ class LexicalIndex:
         share = min(1.0, self.count() / BLEND_CHUNKS)
         weights: dict[str, float] = {}
         for term, word in terms_with_words(text):
-            background = BACKGROUND_SCALE * max(0.0, 8.0 - zipf_frequency(word, "en"))
-            weight = share * self.idf(term) + (1.0 - share) * background
+            if share >= 1.0:  # a corpus this size needs no general-English rarity, and looking it up is slow
+                weight = self.idf(term)
+            else:
+                background = BACKGROUND_SCALE * max(0.0, 8.0 - zipf_frequency(word, "en"))
+                weight = share * self.idf(term) + (1.0 - share) * background
             weights[term] = max(weights.get(term, 0.0), weight)
         return weights
 
@@ -298,6 +302,7 @@ class LexicalIndex:
                 occurrences = _numbers(joined)
                 rows, frequency = np.unique(occurrences[occurrences < rows_known], return_counts=True)
                 known[term] = (rows, frequency.astype(np.float32))
+                self._frequency.setdefault(term, len(rows))  # its document frequency: the answer step asks next
         if missing:
             if len(cached) + len(missing) > _MAX_CACHED_TERMS:
                 cached.clear()
@@ -337,9 +342,10 @@ def _numbers(joined: str | None) -> np.ndarray:
 
 
 def _chunk(row: Sequence[Any]) -> StoredChunk:
-    chunk_id, doc, title, date, start, end, text, spans, vectors, dimension = row
+    chunk_id, doc, title, date, start, end, text, spans, vectors, dimension, terms_text = row
     sentences = _sentences(spans, vectors, int(dimension))
-    return StoredChunk(str(chunk_id), str(doc), str(title), date or None, int(start), int(end), str(text), sentences)
+    place = (str(chunk_id), str(doc), str(title), date or None, int(start), int(end))
+    return StoredChunk(*place, str(text), sentences, terms_text if sentences is not None else None)
 
 
 def sentence_blobs(sentences: SentenceVectors | None) -> tuple[bytes | None, bytes | None, int]:
@@ -348,6 +354,13 @@ def sentence_blobs(sentences: SentenceVectors | None) -> tuple[bytes | None, byt
         return None, None, 0
     vectors = sentences.scales.astype(np.float16).tobytes() + sentences.quantised.astype(np.int8).tobytes()
     return sentences.spans.astype(np.int32).tobytes(), vectors, int(sentences.quantised.shape[1])
+
+
+def sentence_terms_text(chunk: StoredChunk) -> str | None:
+    """Each stored sentence's terms, a line per sentence (see :attr:`StoredChunk.sentence_terms`)."""
+    if chunk.sentences is None:
+        return None
+    return "\n".join(" ".join(terms(chunk.text[start:end])) for start, end in chunk.sentences.spans.tolist())
 
 
 def _sentences(spans: object, vectors: object, dimension: int) -> SentenceVectors | None:

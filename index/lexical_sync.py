@@ -31,7 +31,15 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from assistant.text.tokens import terms
-from index.lexical import DATABASE, LexicalDamaged, connect, database_path, read_meta, sentence_blobs
+from index.lexical import (
+    DATABASE,
+    LexicalDamaged,
+    connect,
+    database_path,
+    read_meta,
+    sentence_blobs,
+    sentence_terms_text,
+)
 from index.store import PENDING, ChunkStore, StoredChunk, date_number
 from index.store_records import pack_pages
 
@@ -47,7 +55,7 @@ ARTICLES_PER_TRANSACTION = 100  # whole article texts: fewer per transaction tha
 _PER_STATEMENT = 500  # stays under SQLite's limit on bound parameters
 _INSERT = (
     'insert into chunks(id, doc, title, date, date_number, start, "end", text, length, sentence_spans,'
-    " sentence_vectors, dimension) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " sentence_vectors, dimension, sentence_terms) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -224,7 +232,8 @@ def _insert(db: sqlite3.Connection, chunks: Iterable[StoredChunk]) -> None:
         spans, vectors, dimension = sentence_blobs(chunk.sentences)
         place = (chunk.doc, chunk.title, chunk.date, date_number(chunk.date), chunk.start, chunk.end)
         found = terms(chunk.text)
-        row = db.execute(_INSERT, (chunk.id, *place, chunk.text, len(found), spans, vectors, dimension)).lastrowid
+        stored = (chunk.text, len(found), spans, vectors, dimension, sentence_terms_text(chunk))
+        row = db.execute(_INSERT, (chunk.id, *place, *stored)).lastrowid
         db.execute("insert into chunk_terms(rowid, terms) values (?, ?)", (row, " ".join(found)))
 
 

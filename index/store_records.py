@@ -34,6 +34,10 @@ class StoredChunk:
     end: int
     text: str
     sentences: SentenceVectors | None = field(default=None, compare=False, repr=False)
+    # Each sentence's terms, worked out when the lexical index stored the chunk: one line per sentence of
+    # ``sentences``, terms joined by spaces. Kept as the stored text and split only for the chunks answering
+    # reads, since most chunks a search returns are never read sentence by sentence.
+    sentence_terms: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

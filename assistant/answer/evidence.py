@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date
 from threading import Lock
@@ -78,6 +78,7 @@ class Candidate:
     passage_rank: int
     sentence_index: int
     vector: np.ndarray | None = None  # the sentence's vector pooled at ingest, when the index has one
+    terms: frozenset[str] | None = None  # the sentence's terms stored at ingest, when the index has them
     typed: list[Found] = field(default_factory=list)
     signals: dict[str, float] = field(default_factory=dict)
     score: float = 0.0
@@ -179,7 +180,11 @@ def gather(passages: list[Passage], limit: int) -> list[Candidate]:
     for rank, passage in enumerate(passages[:limit]):
         chunk = passage.chunk
         offset = title_shift(chunk) if chunk.start < LEAD_CHARS else LEAD_OFFSET  # once per chunk, not per sentence
-        for index, (span, vector) in enumerate(_sentences_of(chunk)):
+        sentences = _sentences_of(chunk)
+        stored_terms = chunk.sentence_terms.split("\n") if chunk.sentence_terms is not None else None
+        if stored_terms is not None and len(stored_terms) != len(sentences):
+            stored_terms = None  # not the sentences read here: work them out below instead
+        for index, (span, vector) in enumerate(sentences):
             if (chunk.doc, span.start) in seen:
                 continue
             seen.add((chunk.doc, span.start))
@@ -188,6 +193,8 @@ def gather(passages: list[Passage], limit: int) -> list[Candidate]:
                 continue
             position = index + offset
             candidate = Candidate(chunk.doc, chunk.title, chunk.date, span, sentence, passage, rank, position, vector)
+            if stored_terms is not None:
+                candidate.terms = frozenset(stored_terms[index].split())
             candidates.append(candidate)
     return candidates
 
@@ -235,7 +242,9 @@ def score(
         return []
     query_weights = _query_weights(question, query, lexical)
     known_words = {word.lower() for word in re.findall(r"\w+", query)}
-    sentence_terms = [set(cached_terms(candidate.text)) for candidate in candidates]
+    sentence_terms = [
+        candidate.terms if candidate.terms is not None else cached_terms(candidate.text) for candidate in candidates
+    ]
     passage_terms: dict[int, set[str]] = {}
     for candidate, found in zip(candidates, sentence_terms, strict=True):
         passage_terms.setdefault(candidate.passage_rank, set()).update(found)
@@ -334,7 +343,7 @@ def _parse_date(value: str | None) -> date | None:
         return None
 
 
-def _coverage(query_weights: dict[str, float], found: set[str]) -> float:
+def _coverage(query_weights: dict[str, float], found: Set[str]) -> float:
     """Share of the question's information (term weight mass) that the text repeats."""
     total = sum(query_weights.values())
     if not total:

@@ -45,11 +45,14 @@ def measure_plain(
     folder: Path,
     warm_up: Sequence[str] = ("warm up",),
     say: Callable[[str], None] = lambda _: None,
+    between: Callable[[str], None] | None = None,
 ) -> PlainResult:
     """Ingest ``sources`` into a fresh persistent Chroma in ``folder`` and time ``similarity_search`` per question.
 
     Loading the model is timed apart (as for our pipeline) so the ingest figure compares the work per
-    character, not a one-off start-up.
+    character, not a one-off start-up. ``between`` (the bench timing our answer to the same question) is
+    called beside each search, before it for every other question and after it for the rest: both sides are
+    timed in turn, so a machine that slows down or speeds up during the run weighs on both alike.
     """
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     try:
@@ -82,10 +85,14 @@ def measure_plain(
     for question in warm_up:
         store.similarity_search(question, k=K)
     latencies = []
-    for question in questions:
+    for number, question in enumerate(questions):
+        if between is not None and number % 2:
+            between(question)
         began = time.perf_counter()
         store.similarity_search(question, k=K)
         latencies.append((time.perf_counter() - began) * 1000)
+        if between is not None and not number % 2:
+            between(question)
     return PlainResult(ingest_seconds, sum(len(a.text) for a in articles), len(splits), model_load_seconds, latencies)
 
 

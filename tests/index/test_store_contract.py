@@ -7,6 +7,7 @@ server, as replicas do; in embedded mode the store is the folder, so "replicas" 
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,10 +16,12 @@ from pathlib import Path
 import pytest
 
 import assistant.retrieve.hybrid
+import index.chroma_client
 from assistant.measure.chroma_server import chroma_server
 from assistant.service import BriefingService
 from assistant.settings import Settings
 from index.errors import IndexMissing, StoreUnavailable
+from index.lexical import lexical_folder
 from index.store import ARTICLES, CHUNKS, ChunkStore, StoreLocation, _connect
 from tests.conftest import SEED_DOC, seed_text
 
@@ -169,6 +172,26 @@ def test_a_replica_cites_the_new_text_of_an_article_another_one_changed(backend:
     answer = reader.ask("What is the Quetzal project budget?")
     assert "55 million" in answer.answer
     assert all(memo.read_text()[c.start : c.end] == c.quote for c in answer.citations if c.doc == "memo.txt")
+
+
+def test_a_lexical_index_built_from_the_store_holds_every_chunk_and_article(
+    backend: Backend, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new replica (or a new format) copies the store in pages; every page must arrive, texts included."""
+    for number in range(4):
+        (corpus_dir / f"note-{number}.txt").write_text(f"Note {number}\nThe Orlen depot counted {number} crates.\n")
+    backend.service("a").ingest([corpus_dir])
+    monkeypatch.setattr(index.chroma_client, "PAGE_SIZE", 2)  # several pages even for this small corpus
+    reader = backend.service("b")
+    shutil.rmtree(lexical_folder(reader.settings.index), ignore_errors=True)  # built anew from the store
+    store, lexical = reader.store, reader.retriever.lexical
+    assert {chunk.id for chunk in lexical.all_chunks()} == {chunk.id for chunk in store.iter_chunks()}
+    docs = store.article_records()
+    assert len(docs) >= 5
+    for doc in docs:
+        held = lexical.article(doc)
+        assert held is not None and held[0] == store.article_text(doc)
+    assert all(chunk.sentence_terms for chunk in lexical.all_chunks())  # the answer step reads these
 
 
 def test_asking_before_any_ingest_says_how_to_build_the_index(backend: Backend) -> None:
