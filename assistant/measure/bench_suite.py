@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigurationError
+from assistant.measure.charts import pyplot, save
 
 Report = dict[str, Any]
 
@@ -367,10 +368,7 @@ def targets_panel(axis: Any, suite: Any) -> None:
 
 def plot(report: Report, path: Path) -> None:
     """Every speed figure of the bench report and its suite in one PNG; a panel without data says so."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     reports = dig(report, "suite", "reports") or {}
     first = reports.get(FIRST_INGEST)
@@ -392,7 +390,4 @@ def plot(report: Report, path: Path) -> None:
         f"{report.get('questions', '?')} questions; {dig(report, 'machine', 'cpus') or '?'} CPUs",
         fontsize=10,
     )
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save(figure, path)

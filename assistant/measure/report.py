@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from assistant.measure.charts import pyplot, save
 from assistant.measure.evaluation import SECONDARY_METRICS, format_metric
 
 # What the reader takes away comes first; answer_in_citation also credits quotes, so it is labelled secondary.
@@ -63,10 +64,7 @@ def write_markdown(report: dict[str, Any], path: Path, title: str) -> Path:
 
 
 def draw_chart(report: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = list(report["by_type"])
     values = [report["by_type"][name]["correct"] or 0.0 for name in names]
@@ -77,9 +75,7 @@ def draw_chart(report: dict[str, Any], path: Path) -> None:
     axis.set_title("Correct answers by question type")
     axis.bar_label(bars, labels=[f"{v:.2f}" for v in values], padding=2, fontsize=8)
     axis.tick_params(axis="x", labelrotation=30, labelsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save(figure, path)
 
 
 def _label(group: str, name: str) -> str:

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import BriefingsError, ConfigurationError
+from assistant.measure.charts import pyplot, save
 from assistant.measure.chroma_server import chroma_server
 from assistant.measure.scale_cold import evict_page_cache, folder_mb, pid_running, process_memory_mb
 from assistant.measure.scale_data import Question, ScaleRows, VectorCache, load_questions, load_rows, recipe
@@ -336,10 +337,7 @@ def describe(config: ScaleConfig, host: Host, run: ScaleRun, embedder: Embedder)
 
 def plot(report: dict[str, Any], path: Path) -> None:
     """Rates, latency, recall and hit rate, and memory against collection size (log-scaled sizes)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     points = report["points"]
     sizes = [point["size"] for point in points]
@@ -387,7 +385,4 @@ def plot(report: dict[str, Any], path: Path) -> None:
         f"{hnsw['ef_construction']} ef_search={hnsw['ef_search']}; {report['embedder']['model']}",
         fontsize=9,
     )
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save(figure, path)
