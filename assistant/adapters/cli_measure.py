@@ -228,6 +228,10 @@ def scale_command(
             "--drop-caches/--no-drop-caches", help="Before cold queries, also drop the kernel's page cache (root)"
         ),
     ] = True,
+    ef_search: Annotated[
+        int | None,
+        typer.Option("--ef-search", min=1, help="HNSW search width of the scratch collection (default: ours, 200)"),
+    ] = None,
 ) -> None:
     """Insert rate, cold and warm query latency, recall@10 and planted-fact hits as Chroma grows (see README)."""
     from assistant.measure.format_bench import default_corpus
@@ -248,6 +252,7 @@ def scale_command(
         chroma_url=chroma_url,
         embedded=embedded,
         drop_caches=drop_caches,
+        ef_search=ef_search,
     )
 
     def save(report: dict[str, Any]) -> None:  # after every size, so a long run that dies keeps its results

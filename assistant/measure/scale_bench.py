@@ -71,6 +71,12 @@ class ScaleConfig:
     chroma_url: str | None = None
     embedded: bool = False
     drop_caches: bool = True
+    ef_search: int | None = None  # None: ours (HNSW["ef_search"]); larger trades latency for recall
+
+    @property
+    def hnsw(self) -> dict[str, Any]:
+        """The collection's HNSW settings: ours, with ``ef_search`` replaced when one is given."""
+        return {**HNSW, **({"ef_search": self.ef_search} if self.ef_search else {})}
 
 
 class Host:
@@ -141,16 +147,21 @@ class ScaleRun:
     """A scratch collection being filled, and what was measured at each size."""
 
     def __init__(
-        self, host: Host, rows: ScaleRows, cache: VectorCache, questions: list[Question], embedder: Embedder
+        self,
+        host: Host,
+        rows: ScaleRows,
+        cache: VectorCache,
+        questions: list[Question],
+        embedder: Embedder,
+        hnsw: dict[str, Any],
     ) -> None:
         self.host, self.rows, self.cache, self.questions, self.embedder = host, rows, cache, questions, embedder
         self.name = f"briefings_scale_{uuid.uuid4().hex[:8]}"
         client = host.client()
-        client.create_collection(
-            self.name,
-            embedding_function=ChromaEmbeddingFunction(None),
-            configuration={"hnsw": HNSW},
+        created = client.create_collection(
+            self.name, embedding_function=ChromaEmbeddingFunction(None), configuration={"hnsw": hnsw}
         )
+        self.hnsw = {key: created.configuration_json["hnsw"][key] for key in hnsw}  # as Chroma holds them
         self.batch = int(client.get_max_batch_size())
         self.loaded = 0
 
@@ -277,7 +288,7 @@ def run_scale(
         np.save(queries_file, vectors)
         host = Host(config, Path(folder))
         stack.callback(host.close)
-        run = ScaleRun(host, rows, cache, questions, embedder)
+        run = ScaleRun(host, rows, cache, questions, embedder, config.hnsw)
         stack.callback(lambda: host.client().delete_collection(run.name))
         say(f"scale: Chroma {host.describe()}")
         report = describe(config, host, run, embedder)
@@ -292,7 +303,7 @@ def describe(config: ScaleConfig, host: Host, run: ScaleRun, embedder: Embedder)
     kinds = [question.kind for question in run.questions]
     return {
         "chromadb": version("chromadb"),
-        "hnsw": dict(HNSW),
+        "hnsw": run.hnsw,
         "dimension": embedder.dimension,
         "chroma": host.describe(),
         "batch_size": run.batch,

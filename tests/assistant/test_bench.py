@@ -149,10 +149,12 @@ def test_scale_embedded_grows_size_by_size_and_reads_earlier_vectors_back(
     tiny_news: tuple[Path, Path], tmp_path: Path, model_cache: Path
 ) -> None:
     embedded = []
-    for sizes in ("60,150", "150"):
-        result = briefings(scale_args(tiny_news, tmp_path, "--sizes", sizes, "--embedded"), model_cache)
+    for sizes, width in (("60,150", []), ("150", ["--ef-search", "400"])):
+        result = briefings(scale_args(tiny_news, tmp_path, "--sizes", sizes, "--embedded", *width), model_cache)
         assert result.returncode == 0, result.stderr
-        points = json.loads((tmp_path / "scale.json").read_text())["points"]
+        report = json.loads((tmp_path / "scale.json").read_text())
+        assert report["hnsw"]["ef_search"] == (400 if width else 200)  # as read back from the collection
+        points = report["points"]
         for point in points:
             assert point["recall_at_10"] >= 0.9 and point["cold"]["client"]["peak_rss_mb"] > 0
             assert point["server_after_inserts"] is None and point["disk_mb"] > 0
