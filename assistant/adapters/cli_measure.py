@@ -257,6 +257,7 @@ def scale_command(
 
     def save(report: dict[str, Any]) -> None:  # after every size, so a long run that dies keeps its results
         typer.echo(f"scale: {report['points'][-1]['size']:,} chunks measured", err=True)
+        report["command"] = shlex.join(["briefings", *sys.argv[1:]])
         if json_out:
             write_report(json_out, report)
         if plot_out:
