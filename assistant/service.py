@@ -72,22 +72,19 @@ class BriefingService:
 
     @cached_property
     def articles(self) -> ArticleTexts:
-        return ArticleTexts(self._article_text, fetch_pages=self._page_starts)
+        return ArticleTexts(self._article)
 
-    def _article_text(self, doc: str) -> str | None:
-        """From the local lexical index, which keeps every article's text beside its chunks; from the store
-        only for an article it does not hold yet (another process's ingest it has not synced)."""
-        found = self.retriever.lexical.article(doc)
-        return found[0] if found is not None else self.store.article_text(doc)
-
-    def _page_starts(self, doc: str) -> tuple[int, ...]:
-        if not doc.lower().endswith(".pdf"):  # only PDFs have pages: no round trip for the rest
-            return ()
+    def _article(self, doc: str) -> tuple[str, tuple[int, ...]] | None:
+        """Text and page starts, from the local lexical index, which keeps them beside each article's chunks;
+        from the store only for an article it does not hold yet (another process's ingest it has not synced)."""
         found = self.retriever.lexical.article(doc)
         if found is not None:
-            return found[1]
-        record = self.store.record_of(doc)
-        return record.pages if record is not None else ()
+            return found
+        text = self.store.article_text(doc)
+        if text is None:
+            return None
+        record = self.store.record_of(doc) if doc.lower().endswith(".pdf") else None  # only PDFs have pages
+        return text, record.pages if record is not None else ()
 
     @cached_property
     def model(self) -> Model:

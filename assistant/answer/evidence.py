@@ -85,20 +85,14 @@ class Candidate:
 
 
 class ArticleTexts:
-    """Article texts (and, when asked, their sentence spans) fetched from the store once, in an LRU cache.
+    """Article texts and page starts (and, when asked, their sentence spans) fetched once, in an LRU cache.
 
-    Citing needs only the text (and, for a PDF, where its pages start); splitting a long article into
-    sentences is left until someone asks for it.
+    Citing needs only the text (and, for a PDF, where its pages start), which ``fetch`` gives together;
+    splitting a long article into sentences is left until someone asks for it.
     """
 
-    def __init__(
-        self,
-        fetch: Callable[[str], str | None],
-        size: int = 512,
-        fetch_pages: Callable[[str], tuple[int, ...]] = lambda doc: (),
-    ) -> None:
+    def __init__(self, fetch: Callable[[str], tuple[str, tuple[int, ...]] | None], size: int = 512) -> None:
         self._fetch = fetch
-        self._fetch_pages = fetch_pages
         self._size = size
         self._pages: dict[str, tuple[int, ...]] = {}
         self._texts: OrderedDict[str, str] = OrderedDict()
@@ -111,11 +105,13 @@ class ArticleTexts:
             if doc in self._texts:
                 self._texts.move_to_end(doc)
                 return self._texts[doc]
-        text = self._fetch(doc)
-        if text is None:
+        found = self._fetch(doc)
+        if found is None:
             return None
+        text, pages = found
         with self._lock:
             self._texts[doc] = text
+            self._pages[doc] = pages
             while len(self._texts) > self._size:
                 evicted, _ = self._texts.popitem(last=False)
                 self._spans.pop(evicted, None)
@@ -124,15 +120,13 @@ class ArticleTexts:
         return text
 
     def pages(self, doc: str) -> tuple[int, ...]:
-        """Where each page of ``doc`` starts in its text; empty for an article without pages."""
+        """Where each page of ``doc`` starts in its text; empty for an article without pages (or unknown)."""
         with self._lock:
             found = self._pages.get(doc)
-        if found is None:
-            found = self._fetch_pages(doc)
+        if found is None and self.text(doc) is not None:
             with self._lock:
-                if doc in self._texts:
-                    self._pages[doc] = found
-        return found
+                found = self._pages.get(doc)
+        return found or ()
 
     def get(self, doc: str) -> tuple[str, list[Span]] | None:
         """The text and its sentence spans."""
