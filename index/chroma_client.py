@@ -179,23 +179,20 @@ def read_pages(
 ) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
     """Every record of ``collection``, or every one whose ``doc`` (with ``by_id``: whose id) is among ``docs``,
     as ``(ids, metadatas, documents)`` pages of :data:`PAGE_SIZE`, so none is held whole."""
-    size = PAGE_SIZE
     if docs is None:
-        yield from _pages(collection, include, None, size)
+        yield from _pages(collection, include, None)
         return
     for begin in range(0, len(docs), DOCS_PER_FILTER):
         batch = list(docs[begin : begin + DOCS_PER_FILTER])
-        yield from _pages(
-            collection, include, None if by_id else {"doc": {"$in": batch}}, size, batch if by_id else None
-        )
+        yield from _pages(collection, include, None if by_id else {"doc": {"$in": batch}}, batch if by_id else None)
 
 
 def _pages(
-    collection: Collection, include: list[str], where: dict[str, Any] | None, size: int, wanted: list[str] | None = None
+    collection: Collection, include: list[str], where: dict[str, Any] | None, wanted: list[str] | None = None
 ) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
     offset = 0
     while True:
-        page = collection.get(ids=wanted, include=include, where=where, limit=size, offset=offset)  # type: ignore[arg-type]
+        page = collection.get(ids=wanted, include=include, where=where, limit=PAGE_SIZE, offset=offset)  # type: ignore[arg-type]
         ids = page["ids"]
         if not ids:
             return
