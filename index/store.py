@@ -9,17 +9,18 @@ Two collections live in one Chroma database, embedded on disk (``PersistentClien
   incremental. A hash of ``pending`` marks an article whose chunks are being rewritten; a crash leaves it
   pending and the next ingest redoes it.
 
-Chroma 1.5 silently attaches its downloading default embedding function to a collection opened without one,
-so every open passes ours, and every read and write passes vectors explicitly. The collection metadata
-records the embedding model and dimension (checked on open) and a ``generation`` that changes with every
-write, which tells other processes and replicas that their lexical index may be stale.
+Chroma 1.5 silently attaches its downloading default embedding function to a collection opened without one, so every
+open passes ours, and every read and write passes vectors explicitly. The collection metadata records the embedding
+model and dimension (checked on open) and a ``generation`` that changes with every write, which tells other
+processes and replicas that their lexical index may be stale; each write also sets the HNSW search width the
+collection's new size calls for (:func:`index.chroma_client.search_width`).
 
 A rebuild writes a staging pair and swaps it in (:mod:`index.store_staging`); readers follow the swapped-in
-collections by name (their ids changed) and see a new ``generation``, so they sync their lexical index.
-Connecting and error translation live in :mod:`index.chroma_client`, the records' layout in
-:mod:`index.store_records`. Only this module, :mod:`index.store_staging` and :mod:`index.chroma_client`
-import chromadb; the rest of the project reaches Chroma through :class:`ChunkStore`. Must not import the
-assistant (nor anything from ingest or the lexical index, which build on it).
+collections by name (their ids changed) and see a new ``generation``, so they sync their lexical index. Connecting
+and error translation live in :mod:`index.chroma_client`, the records' layout in :mod:`index.store_records`. Only
+this module, :mod:`index.store_staging` and :mod:`index.chroma_client` import chromadb; the rest of the project
+reaches Chroma through :class:`ChunkStore`. Must not import the assistant (nor anything from ingest or the lexical
+index, which build on it).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from index.chroma_client import (
     read_pages,
     server_errors,
     translate_open_error,
+    width_update,
 )
 from index.errors import EmbeddingMismatch, IndexDamaged, IndexMissing
 from index.store_records import (
@@ -128,11 +130,8 @@ class ChunkStore:
         location: StoreLocation,
         names: CollectionNames = LIVE,
     ):
-        self._client = client
-        self._chunks = chunks
-        self._articles = articles
-        self.location = location
-        self._names = names
+        self._client, self._chunks, self._articles = client, chunks, articles
+        self.location, self._names = location, names
 
     # ----------------------------------------------------------------------------------------- opening
     @staticmethod
@@ -386,7 +385,7 @@ class ChunkStore:
         meta["generation"] = generation
         meta.pop("hnsw:space", None)  # legacy key; configuration holds the index settings
         meta.pop(COMPLETE_KEY, None)  # a rebuild's commit mark, of no use once swapped in
-        self._chunks.modify(metadata=meta)
+        self._chunks.modify(metadata=meta, configuration=width_update(self._chunks, self._chunks.count()))  # type: ignore[arg-type]
         return generation
 
     def _upsert_articles(self, articles: Sequence[Article], hashes: Sequence[str], chunk_counts: Sequence[int]) -> None:

@@ -230,12 +230,13 @@ def scale_command(
     ] = True,
     ef_search: Annotated[
         int | None,
-        typer.Option("--ef-search", min=1, help="HNSW search width of the scratch collection (default: ours, 200)"),
+        typer.Option("--ef-search", min=1, help="Fixed HNSW search width (default: ours, growing with size)"),
     ] = None,
 ) -> None:
     """Insert rate, cold and warm query latency, recall@10 and planted-fact hits as Chroma grows (see README)."""
     from assistant.measure.format_bench import default_corpus
-    from assistant.measure.scale_bench import ScaleConfig, parse_sizes, plot, run_scale
+    from assistant.measure.scale_bench import ScaleConfig, parse_sizes, run_scale
+    from assistant.measure.scale_plot import plot
 
     stop_cleanly_on_sigterm()
 

@@ -37,13 +37,12 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import BriefingsError, ConfigurationError
-from assistant.measure.charts import pyplot, save
 from assistant.measure.chroma_server import chroma_server
 from assistant.measure.scale_cold import evict_page_cache, folder_mb, pid_running, process_memory_mb
 from assistant.measure.scale_data import Question, ScaleRows, VectorCache, load_questions, load_rows, recipe
 from assistant.measure.stats import percentiles
 from assistant.settings import Settings
-from index.chroma_client import HNSW, ChromaEmbeddingFunction, StoreLocation, connect
+from index.chroma_client import HNSW, SEARCH_WIDTH, ChromaEmbeddingFunction, StoreLocation, connect, search_width
 from index.embedding import Embedder, load_embedder
 from index.store import ChunkStore
 
@@ -71,12 +70,11 @@ class ScaleConfig:
     chroma_url: str | None = None
     embedded: bool = False
     drop_caches: bool = True
-    ef_search: int | None = None  # None: ours (HNSW["ef_search"]); larger trades latency for recall
+    ef_search: int | None = None  # None: ours, :func:`index.chroma_client.search_width` of each size
 
-    @property
-    def hnsw(self) -> dict[str, Any]:
-        """The collection's HNSW settings: ours, with ``ef_search`` replaced when one is given."""
-        return {**HNSW, **({"ef_search": self.ef_search} if self.ef_search else {})}
+    def width(self, size: int) -> int:
+        """The HNSW search width measured at ``size``: the given one, or the one our writes would set."""
+        return self.ef_search or search_width(size)
 
 
 class Host:
@@ -153,22 +151,41 @@ class ScaleRun:
         cache: VectorCache,
         questions: list[Question],
         embedder: Embedder,
-        hnsw: dict[str, Any],
     ) -> None:
         self.host, self.rows, self.cache, self.questions, self.embedder = host, rows, cache, questions, embedder
         self.name = f"briefings_scale_{uuid.uuid4().hex[:8]}"
         client = host.client()
         created = client.create_collection(
-            self.name, embedding_function=ChromaEmbeddingFunction(None), configuration={"hnsw": hnsw}
+            self.name, embedding_function=ChromaEmbeddingFunction(None), configuration={"hnsw": HNSW}
         )
-        self.hnsw = {key: created.configuration_json["hnsw"][key] for key in hnsw}  # as Chroma holds them
+        self.hnsw = {key: created.configuration_json["hnsw"][key] for key in HNSW}  # as Chroma holds them
         self.batch = int(client.get_max_batch_size())
         self.loaded = 0
 
+    def collection(self) -> Any:
+        return self.host.client().get_collection(self.name, embedding_function=ChromaEmbeddingFunction(None))
+
     def store(self) -> ChunkStore:
-        client = self.host.client()
-        collection = client.get_collection(self.name, embedding_function=ChromaEmbeddingFunction(None))
-        return ChunkStore(client, collection, collection, StoreLocation(Path("."), self.host.url))
+        collection = self.collection()
+        return ChunkStore(self.host.client(), collection, collection, StoreLocation(Path("."), self.host.url))
+
+    def use_width(self, width: int) -> int:
+        """Give the collection HNSW search width ``width``; returns the width Chroma then holds.
+
+        Chroma applies a changed width only when it loads the index, so the collection is reloaded the way
+        :meth:`Host.make_cold` does it (our server restarted, or the embedded database let go of); a server we
+        do not run keeps searching with the width it loaded.
+        """
+        if self.collection().configuration_json["hnsw"]["ef_search"] != width:
+            self.collection().modify(configuration={"hnsw": {"ef_search": width}})
+            self.host.make_cold()
+        return int(self.collection().configuration_json["hnsw"]["ef_search"])
+
+    def top(self, vectors: np.ndarray, k: int) -> np.ndarray:
+        """Each question's top-10 rows by the store's dense search, padded with -1."""
+        store = self.store()
+        found = [[self.rows.row_of(chunk) for chunk, _ in store.dense_search(v, k)[:RECALL_K]] for v in vectors]
+        return np.array([rows + [-1] * (RECALL_K - len(rows)) for rows in found], dtype=np.int64)
 
     def grow_to(self, size: int) -> float:
         """Insert rows up to ``size`` in batches of Chroma's maximum; returns seconds spent in ``add`` only."""
@@ -186,16 +203,14 @@ class ScaleRun:
 
     def warm(self, vectors: np.ndarray, k: int) -> tuple[list[float], np.ndarray]:
         """Latencies of ``WARM_PASSES`` timed passes after an untimed one, and each question's top-10 rows."""
-        store = self.store()
-        found = [[self.rows.row_of(chunk) for chunk, _ in store.dense_search(v, k)[:RECALL_K]] for v in vectors]
+        found, store = self.top(vectors, k), self.store()
         latencies = []
         for _ in range(WARM_PASSES):
             for vector in vectors:
                 began = time.perf_counter()
                 store.dense_search(vector, k)
                 latencies.append((time.perf_counter() - began) * 1000)
-        padded = [rows + [-1] * (RECALL_K - len(rows)) for rows in found]
-        return latencies, np.array(padded, dtype=np.int64)
+        return latencies, found
 
     def cold(self, queries_file: Path, k: int) -> dict[str, Any]:
         evicted = self.host.make_cold()
@@ -222,15 +237,36 @@ def hit_rates(questions: Sequence[Question], top: np.ndarray, size: int) -> dict
     return rates
 
 
-def measure(run: ScaleRun, size: int, vectors: np.ndarray, queries_file: Path, k: int, say: Say) -> dict[str, Any]:
+def quality(run: ScaleRun, found: np.ndarray, exact: np.ndarray, size: int) -> dict[str, Any]:
+    """Recall of ``found`` against exact search, and both searches' hit rates."""
+    overlap = [len(set(f.tolist()) & set(e.tolist())) for f, e in zip(found, exact, strict=True)]
+    return {
+        f"recall_at_{RECALL_K}": round(float(np.mean(overlap)) / RECALL_K, 4),
+        f"hit_at_{RECALL_K}": {
+            "hnsw": hit_rates(run.questions, found, size),
+            "exact": hit_rates(run.questions, exact, size),
+        },
+    }
+
+
+def measure(
+    run: ScaleRun, config: ScaleConfig, size: int, vectors: np.ndarray, queries_file: Path, say: Say
+) -> dict[str, Any]:
     embedding = run.cache.extend_to(size, run.rows, run.embedder, say)
     inserted = size - run.loaded
     say(f"scale: inserting {inserted:,} rows (to {size:,})")
     insert_seconds = run.grow_to(size)
-    say(f"scale: {len(vectors)} questions, {WARM_PASSES + 1} passes; exact search over {size:,} vectors")
-    latencies, found = run.warm(vectors, k)
+    say(f"scale: exact search over {size:,} vectors")
     exact = run.cache.exact_top(vectors, size, RECALL_K)
-    overlap = [len(set(f.tolist()) & set(e.tolist())) for f, e in zip(found, exact, strict=True)]
+    width, ours = config.width(size), SEARCH_WIDTH
+    fixed = None
+    if width != ours:  # what the fixed width would have found, for comparison
+        say(f"scale: one pass with ef_search {ours}")
+        run.use_width(ours)
+        fixed = {"ef_search": ours, **quality(run, run.top(vectors, config.candidates), exact, size)}
+    say(f"scale: {len(vectors)} questions, {WARM_PASSES + 1} passes with ef_search {width}")
+    held = run.use_width(width)
+    latencies, found = run.warm(vectors, config.candidates)
     p50, p95 = percentiles(latencies, (50, 95)) or (0.0, 0.0)
     point: dict[str, Any] = {
         "size": size,
@@ -239,18 +275,16 @@ def measure(run: ScaleRun, size: int, vectors: np.ndarray, queries_file: Path, k
         "inserted": inserted,
         "insert_seconds": round(insert_seconds, 2),
         "inserts_per_second": round(inserted / insert_seconds, 1) if insert_seconds > 0 else None,
+        "ef_search": held,
         "query_p50_ms": round(p50, 2),
         "query_p95_ms": round(p95, 2),
-        f"recall_at_{RECALL_K}": round(float(np.mean(overlap)) / RECALL_K, 4),
-        f"hit_at_{RECALL_K}": {
-            "hnsw": hit_rates(run.questions, found, size),
-            "exact": hit_rates(run.questions, exact, size),
-        },
+        **quality(run, found, exact, size),
+        "fixed_width": fixed,
         "disk_mb": folder_mb(run.host.data) if run.host.data else None,
         "server_after_inserts": run.host.server_memory(),
     }
     say("scale: cold queries from a fresh process")
-    point["cold"] = run.cold(queries_file, k)
+    point["cold"] = run.cold(queries_file, config.candidates)
     point["client"] = process_memory_mb()
     point["load_average"] = [round(load, 2) for load in os.getloadavg()]
     return point
@@ -288,12 +322,12 @@ def run_scale(
         np.save(queries_file, vectors)
         host = Host(config, Path(folder))
         stack.callback(host.close)
-        run = ScaleRun(host, rows, cache, questions, embedder, config.hnsw)
+        run = ScaleRun(host, rows, cache, questions, embedder)
         stack.callback(lambda: host.client().delete_collection(run.name))
         say(f"scale: Chroma {host.describe()}")
         report = describe(config, host, run, embedder)
         for size in config.sizes:
-            report["points"].append(measure(run, size, vectors, queries_file, config.candidates, say))
+            report["points"].append(measure(run, config, size, vectors, queries_file, say))
             on_point(report)
         return report
 
@@ -336,6 +370,10 @@ def describe(config: ScaleConfig, host: Host, run: ScaleRun, embedder: Embedder)
             "question (the server or embedded database loads the index then), then one pass over the rest",
             f"recall_at_{RECALL_K}": f"overlap of HNSW's top {RECALL_K} with exact brute-force top {RECALL_K} "
             "over every vector in the collection, averaged over all questions",
+            "ef_search": "HNSW's search width at each size, as Chroma holds it: the one our writes set for that "
+            "size (index.chroma_client.search_width) unless --ef-search fixes one; the collection is reloaded after "
+            "a change, as Chroma applies a width when it loads the index. fixed_width: recall and hits of one "
+            "untimed pass at our fixed width of 200, measured the same way before the change",
             f"hit_at_{RECALL_K}": f"share of answerable questions with an answer chunk in the top {RECALL_K}, "
             "by HNSW and by exact search (news: chunks holding the evidence quote; planted: its one chunk)",
             "memory": "VmRSS/VmHWM from /proc: the server after inserts and after the cold pass, the cold "
@@ -344,56 +382,3 @@ def describe(config: ScaleConfig, host: Host, run: ScaleRun, embedder: Embedder)
         },
         "points": [],
     }
-
-
-def plot(report: dict[str, Any], path: Path) -> None:
-    """Rates, latency, recall and hit rate, and memory against collection size (log-scaled sizes)."""
-    plt = pyplot()
-
-    points = report["points"]
-    sizes = [point["size"] for point in points]
-
-    def series(get: Callable[[dict[str, Any]], Any]) -> list[float]:
-        return [float("nan") if get(point) is None else get(point) for point in points]
-
-    figure, (rates, latency, quality, memory) = plt.subplots(1, 4, figsize=(17, 4))
-    rates.plot(sizes, series(lambda p: p["inserts_per_second"]), "o-", label="insert")
-    rates.plot(sizes, series(lambda p: p["embedding"]["rows_per_second"]), "s--", label="embed (new rows)")
-    rates.set_title("rows per second")
-    latency.plot(sizes, series(lambda p: p["query_p50_ms"]), "o-", label="warm p50")
-    latency.plot(sizes, series(lambda p: p["query_p95_ms"]), "s--", label="warm p95")
-    latency.plot(sizes, series(lambda p: p["cold"]["query_p50_ms"]), "^-", label="cold pass p50")
-    latency.plot(sizes, series(lambda p: p["cold"]["first_query_ms"]), "v:", label="cold first query")
-    latency.set_yscale("log")
-    latency.set_title(f"dense query, k={report['candidates_k']} (ms)")
-    hits = f"hit_at_{RECALL_K}"
-    quality.plot(sizes, series(lambda p: p[f"recall_at_{RECALL_K}"]), "o-", label=f"recall@{RECALL_K} vs exact")
-    for kind, search, style in (
-        ("planted", "hnsw", "s-"),
-        ("planted", "exact", "s:"),
-        ("news", "hnsw", "^-"),
-        ("news", "exact", "^:"),
-    ):
-        rates_of = [point[hits][search][kind] for point in points]
-        quality.plot(sizes, [float("nan") if r is None else r for r in rates_of], style, label=f"{kind} hit, {search}")
-    quality.set_ylim(0, 1.02)
-    quality.set_title(f"recall and hit@{RECALL_K}")
-    memory.plot(
-        sizes, series(lambda p: (p["server_after_inserts"] or {}).get("peak_rss_mb")), "o-", label="server peak"
-    )
-    memory.plot(sizes, series(lambda p: (p["cold"]["server"] or {}).get("rss_mb")), "v-", label="fresh server")
-    memory.plot(sizes, series(lambda p: p["cold"]["client"]["peak_rss_mb"]), "s--", label="cold client peak")
-    memory.plot(sizes, series(lambda p: p["disk_mb"]), "^:", label="on disk")
-    memory.set_title("MB")
-    for axis in (rates, latency, quality, memory):
-        axis.set_xscale("log")
-        axis.set_xlabel("chunks in the collection")
-        axis.grid(True, alpha=0.3)
-        axis.legend(fontsize=7)
-    hnsw = report["hnsw"]
-    figure.suptitle(
-        f"Chroma {report['chromadb']} ({report['chroma']}), HNSW M={hnsw['max_neighbors']} ef_construction="
-        f"{hnsw['ef_construction']} ef_search={hnsw['ef_search']}; {report['embedder']['model']}",
-        fontsize=9,
-    )
-    save(figure, path)

@@ -153,9 +153,14 @@ def test_scale_embedded_grows_size_by_size_and_reads_earlier_vectors_back(
         result = briefings(scale_args(tiny_news, tmp_path, "--sizes", sizes, "--embedded", *width), model_cache)
         assert result.returncode == 0, result.stderr
         report = json.loads((tmp_path / "scale.json").read_text())
-        assert report["hnsw"]["ef_search"] == (400 if width else 200)  # as read back from the collection
+        assert report["hnsw"]["ef_search"] == 200  # as created
         points = report["points"]
         for point in points:
+            assert point["ef_search"] == (400 if width else 200)  # as read back from the collection
+            if width:  # a width other than ours is compared with ours, in a pass of its own
+                assert point["fixed_width"]["ef_search"] == 200 and point["fixed_width"]["recall_at_10"] >= 0.9
+            else:
+                assert point["fixed_width"] is None
             assert point["recall_at_10"] >= 0.9 and point["cold"]["client"]["peak_rss_mb"] > 0
             assert point["server_after_inserts"] is None and point["disk_mb"] > 0
         embedded.append([point["embedding"]["rows_embedded"] for point in points])
