@@ -106,6 +106,7 @@ def scale_point(point: Report) -> Report:
     measured = [peak for peak in peaks if peak is not None]
     return {
         "size": point.get("size"),
+        "ef_search": point.get("ef_search"),
         "recall_at_10": point.get("recall_at_10"),
         "query_p50_ms": point.get("query_p50_ms"),
         "query_p95_ms": point.get("query_p95_ms"),

@@ -51,6 +51,7 @@ def bench_report() -> dict[str, Any]:
 def scale_point(size: int, recall: float, p95: float) -> dict[str, Any]:
     return {
         "size": size,
+        "ef_search": 200 if size <= 100_000 else 1000,
         "recall_at_10": recall,
         "query_p50_ms": p95 / 2,
         "query_p95_ms": p95,
@@ -110,6 +111,7 @@ def test_the_suite_takes_the_headline_figures_of_each_report_found(reports: Path
     assert scale["mode"] == "client/server" and scale["command"] is None  # not recorded: null, not made up
     assert scale["points"][1] == {
         "size": 100_000,
+        "ef_search": 200,
         "recall_at_10": 0.94,
         "query_p50_ms": 4.5,
         "query_p95_ms": 9.0,
