@@ -265,12 +265,16 @@ def scale_command(
             plot(report, plot_out)
 
     report = run_scale(config, settings, functools.partial(typer.echo, err=True), save)
-    typer.echo(f"{'chunks':>10}  {'inserts/s':>9}  {'warm p50':>8}  {'cold 1st':>8}  recall@10  planted hit@10")
+    typer.echo(
+        f"{'chunks':>10}  {'inserts/s':>9}  {'ef_search':>9}  {'warm p50':>8}  {'cold 1st':>8}"
+        "  recall@10  planted hit@10"
+    )
     for point in report["points"]:
         rate, hits, cold = point["inserts_per_second"] or 0, point["hit_at_10"]["hnsw"]["planted"], point["cold"]
         typer.echo(
-            f"{point['size']:>10,}  {rate:>9,.0f}  {point['query_p50_ms']:>8.2f}  {cold['first_query_ms']:>8.1f}"
-            f"  {point['recall_at_10']:>9.3f}  {'-' if hits is None else f'{hits:.3f}':>14}"
+            f"{point['size']:>10,}  {rate:>9,.0f}  {point['ef_search']:>9,}  {point['query_p50_ms']:>8.2f}"
+            f"  {cold['first_query_ms']:>8.1f}  {point['recall_at_10']:>9.3f}"
+            f"  {'-' if hits is None else f'{hits:.3f}':>14}"
         )
 
 

@@ -11,9 +11,11 @@ search: the gap is what the index loses, the rest is the embedder's), memory, an
 
 The collection is a scratch one configured exactly like ours (:data:`index.chroma_client.HNSW`), on a temporary
 ``chroma run`` (default), a given server, or an embedded database in a temporary folder; it is dropped at the
-end and never touches the ``briefings_*`` collections.
+end and never touches the ``briefings_*`` collections. Each size is searched with the width our writes would give
+a collection that size (:func:`index.chroma_client.search_width`), after one pass at the fixed width to compare.
 
-Owns: filling the scratch collection size by size, the measurements, the report and its plot.
+Owns: filling the scratch collection size by size, the measurements and the report (its chart is
+:mod:`assistant.measure.scale_plot`).
 Must not: time anything but embedding, Chroma's ``add`` and the store's dense search, or leave its collection
 (or a temporary server) behind.
 """
@@ -176,10 +178,12 @@ class ScaleRun:
         :meth:`Host.make_cold` does it (our server restarted, or the embedded database let go of); a server we
         do not run keeps searching with the width it loaded.
         """
-        if self.collection().configuration_json["hnsw"]["ef_search"] != width:
-            self.collection().modify(configuration={"hnsw": {"ef_search": width}})
+        collection = self.collection()
+        if collection.configuration_json["hnsw"]["ef_search"] != width:
+            collection.modify(configuration={"hnsw": {"ef_search": width}})
             self.host.make_cold()
-        return int(self.collection().configuration_json["hnsw"]["ef_search"])
+            collection = self.collection()  # read back through the new client
+        return int(collection.configuration_json["hnsw"]["ef_search"])
 
     def top(self, vectors: np.ndarray, k: int) -> np.ndarray:
         """Each question's top-10 rows by the store's dense search, padded with -1."""
@@ -258,12 +262,11 @@ def measure(
     insert_seconds = run.grow_to(size)
     say(f"scale: exact search over {size:,} vectors")
     exact = run.cache.exact_top(vectors, size, RECALL_K)
-    width, ours = config.width(size), SEARCH_WIDTH
-    fixed = None
-    if width != ours:  # what the fixed width would have found, for comparison
-        say(f"scale: one pass with ef_search {ours}")
-        run.use_width(ours)
-        fixed = {"ef_search": ours, **quality(run, run.top(vectors, config.candidates), exact, size)}
+    width, fixed = config.width(size), None
+    if width != SEARCH_WIDTH:  # what the fixed width would have found, for comparison
+        say(f"scale: one pass with ef_search {SEARCH_WIDTH}")
+        run.use_width(SEARCH_WIDTH)
+        fixed = {"ef_search": SEARCH_WIDTH, **quality(run, run.top(vectors, config.candidates), exact, size)}
     say(f"scale: {len(vectors)} questions, {WARM_PASSES + 1} passes with ef_search {width}")
     held = run.use_width(width)
     latencies, found = run.warm(vectors, config.candidates)

@@ -154,6 +154,7 @@ def test_scale_embedded_grows_size_by_size_and_reads_earlier_vectors_back(
         assert result.returncode == 0, result.stderr
         report = json.loads((tmp_path / "scale.json").read_text())
         assert report["hnsw"]["ef_search"] == 200  # as created
+        assert result.stdout.split()[:3] == ["chunks", "inserts/s", "ef_search"]
         points = report["points"]
         for point in points:
             assert point["ef_search"] == (400 if width else 200)  # as read back from the collection
