@@ -89,7 +89,8 @@ def bench_command(
 
     The report also gathers the other measure reports found beside it and checks the speed targets."""
     from assistant.measure.bench import format_table
-    from assistant.measure.bench_suite import format_targets, plot
+    from assistant.measure.bench_plot import plot
+    from assistant.measure.bench_suite import format_targets
 
     if from_report is not None:
         refuse_measuring_flags(corpus=corpus, questions=questions, index=index)

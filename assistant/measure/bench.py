@@ -36,7 +36,7 @@ from typing import Any
 
 from assistant.errors import BriefingsError, ConfigurationError
 from assistant.measure.bench_plain import measure_plain
-from assistant.measure.bench_suite import with_suite
+from assistant.measure.bench_suite import dig, shown, with_suite
 from assistant.measure.questions import read_questions
 from assistant.measure.stats import percentiles
 from assistant.settings import Settings
@@ -56,6 +56,9 @@ WARM_UP_QUESTIONS = (
     "Where was it?",
     "What is the budget in dollars?",
 )
+
+UPLOADS = 5  # new briefings uploaded one after another into the built index, once the queries are timed
+UPLOAD_MIN_CHARS = 3000  # several chunks each, like a real briefing rather than a one-line note
 
 Say = Callable[[str], None]
 
@@ -128,15 +131,45 @@ class OurAnswers:
     """Times ``BriefingService.ask`` one question at a time and keeps each answer's stage timings."""
 
     def __init__(self, service: Any) -> None:
-        self._service = service
+        self.service = service
         self.latencies_ms: list[float] = []
         self.stage_timings_ms: list[dict[str, float]] = []
 
     def __call__(self, question: str) -> None:
         began = time.perf_counter()
-        answer = self._service.ask(question)
+        answer = self.service.ask(question)
         self.latencies_ms.append((time.perf_counter() - began) * 1000)
         self.stage_timings_ms.append(answer.timings_ms)
+
+
+def measure_uploads(service: Any, corpus: Sequence[tuple[SourceFile, Article]], folder: Path) -> dict[str, Any]:
+    """Seconds from an upload's bytes to its being answerable, one upload at a time into the built index, through
+    :func:`assistant.uploads.add_upload` (what ``POST /api/documents`` runs, without the HTTP layer).
+
+    Each upload is the text of a corpus article (evenly spaced through those of several chunks) under a new name,
+    so it is a new article of realistic size; nothing in ingest reuses work by text.
+    """
+    from assistant.uploads import add_upload
+
+    articles = [article for _, article in corpus]
+    long_enough = [article for article in articles if len(article.text) >= UPLOAD_MIN_CHARS] or articles
+    picked = long_enough[:: max(1, len(long_enough) // UPLOADS)][:UPLOADS]
+    seconds, chunks = [], []
+    for number, article in enumerate(picked, start=1):
+        began = time.perf_counter()
+        added = add_upload(folder, f"bench-upload-{number}.txt", article.text.encode("utf-8"), service.ingest)
+        seconds.append(time.perf_counter() - began)
+        chunks.append(added.report.chunks)
+    median = percentiles(seconds, (50,))
+    return {
+        "files": len(picked),
+        "seconds_each": [round(value, 3) for value in seconds],
+        "seconds_median": round(median[0], 3) if median else None,
+        "seconds_max": round(max(seconds), 3) if seconds else None,
+        "chunks_each": chunks,
+        "how": "after the timed queries, each upload of a corpus article's text under a new name through "
+        "add_upload (save, load, chunk, embed, write Chroma and the lexical index), one after another",
+    }
 
 
 def stage_p50s(timings: Sequence[dict[str, float]]) -> dict[str, float]:
@@ -236,6 +269,8 @@ def run_bench(
         say(f"both: {len(questions)} questions, ours and plain in turn")
         plain = measure_plain(sources, questions, model_dir, folder / "plain", WARM_UP_QUESTIONS, say, answers)
         ours |= {"latencies_ms": answers.latencies_ms, "stage_timings_ms": answers.stage_timings_ms}
+        say(f"briefings: {UPLOADS} uploads into the built index, one after another")
+        ours["upload"] = measure_uploads(answers.service, corpus, folder / "uploads")
     report = build_report(settings, corpus_chars, len(corpus), questions, ours, cold_start, peak_rss, plain)
     return with_suite(report, suite_dir)
 
@@ -284,6 +319,7 @@ def build_report(
         "query": "BriefingService.ask: hybrid retrieval + evidence selection + cited answer, warm; timed in turn "
         "with the plain pipeline's search for the same question (ours first for every other question)",
         "query_stages_p50_ms": stage_p50s(ours.get("stage_timings_ms", [])),
+        "upload": ours.get("upload"),
         "query_stages_of": "each answer's timings_ms (retrieve, answer and total, and the stages timed inside "
         "them), the median over the timed questions; medians of parts do not add up to the median total",
         "peak_rss_of": "a fresh process: BriefingService warmed up, answering every question (no HTTP layer)",
@@ -318,6 +354,7 @@ def format_table(report: dict[str, Any]) -> str:
         ),
         ("query p95 (ms)", f"{report['query_p95_ms']:.1f}", f"{plain['query_p95_ms']:.1f}", ""),
         ("re-ingest unchanged (s)", f"{report['reingest_unchanged_seconds']:.2f}", "-", ""),
+        ("one upload, slowest (s)", shown(dig(report, "upload", "seconds_max"), "s"), "-", ""),
         ("cold start to 1st answer (s)", f"{report['cold_start_seconds']:.2f}", "-", ""),
         ("peak RSS answering (MB)", f"{report['peak_rss_mb']:.0f}", "-", ""),
         ("chunks", f"{report['chunks']:,}", f"{plain['chunks']:,}", ""),

@@ -6,7 +6,8 @@ beside it, so one JSON and one picture show every speed figure and which targets
 suite reads files only, so it can be redone on an existing bench report without measuring again.
 
 Owns: which reports are read and which of their figures are headlines, the speed targets (goal, threshold and
-where each figure comes from), the targets table for the terminal and the one summary plot.
+where each figure comes from) and the targets table for the terminal (the summary plot is
+:mod:`assistant.measure.bench_plot`).
 
 Must not: measure anything, or make a figure up. A report not found is listed under ``missing``, a key a report
 lacks (older reports have fewer) is ``null``, and a target without a figure is neither met nor failed
@@ -16,12 +17,11 @@ lacks (older reports have fewer) is ``null``, and a target without a figure is n
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigurationError
-from assistant.measure.charts import pyplot, save
 
 Report = dict[str, Any]
 
@@ -31,6 +31,7 @@ SIBLINGS = (FIRST_INGEST, SCALE, *LOADS, FORMATS)
 THIS = "this report"
 ONE_MILLION = 1_000_000
 P95_AT_MILLION_MS = 150.0
+UPLOAD_INDEX_CHUNKS, UPLOAD_LIMIT_SECONDS = 25_000, 2.0  # one upload into an index this big
 PEAK_RSS_LIMIT_MB = 1536.0  # 1.5 GB in the units of every report's "_mb" figures (MiB, from KiB / 1024)
 BENCH_KEYS = tuple(  # the measured keys the table and the targets read
     "corpus_docs corpus_chars chunks ingest_seconds chars_per_second reingest_unchanged_seconds query_p50_ms "
@@ -207,6 +208,15 @@ def reingest_target(bench: Report) -> Report:
     return target("reingest_unchanged_share", goal, value, "share", source, at_most(value, 0.02))
 
 
+def upload_target(bench: Report) -> Report:
+    value, chunks = number(dig(bench, "upload", "seconds_max")), number(bench.get("chunks")) or 0.0
+    source = f"{THIS}: upload.seconds_max (the slowest), into {chunks:,.0f} chunks"
+    if value is not None and chunks < UPLOAD_INDEX_CHUNKS:
+        value, source = None, f"{THIS}: the index held {chunks:,.0f} chunks, fewer than {UPLOAD_INDEX_CHUNKS:,}"
+    goal = f"one upload into a {UPLOAD_INDEX_CHUNKS:,}-chunk index within {UPLOAD_LIMIT_SECONDS:.0f} s"
+    return target("upload_seconds", goal, value, "s", source, at_most(value, UPLOAD_LIMIT_SECONDS))
+
+
 def recall_target(found: dict[str, Report]) -> Report:
     points = dig(found.get(SCALE), "points") or []
     recalls = [number(dig(point, "recall_at_10")) for point in points]
@@ -236,6 +246,7 @@ def targets(bench: Report, found: dict[str, Report]) -> list[Report]:
         query_p50_target(bench),
         million_target(found),
         reingest_target(bench),
+        upload_target(bench),
         recall_target(found),
         peak_rss_target(bench, found),
     ]
@@ -267,9 +278,8 @@ def with_suite(bench: Report, folder: Path | None) -> Report:
 def shown(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
-    return {"x": f"{value:.2f}x", "ms": f"{value:,.1f} ms", "share": f"{value:.2%}", "MB": f"{value:,.0f} MB"}.get(
-        unit, f"{value:.3f}"
-    )
+    units = {"x": f"{value:.2f}x", "ms": f"{value:,.1f} ms", "s": f"{value:.2f} s", "share": f"{value:.2%}"}
+    return (units | {"MB": f"{value:,.0f} MB"}).get(unit, f"{value:.3f}")
 
 
 def status(met: bool | None) -> str:
@@ -286,109 +296,3 @@ def format_targets(suite: Report) -> str:
         lines.append(f"  not found: {', '.join(suite['missing'])}")
     lines += [f"  unreadable: {name}: {why}" for name, why in suite.get("unreadable", {}).items()]
     return "\n".join(lines)
-
-
-# -------------------------------------------------------------------------------------------- plot
-def not_measured(axis: Any, title: str) -> None:
-    axis.text(0.5, 0.5, "not measured", ha="center", va="center", transform=axis.transAxes, color="grey")
-    axis.set_xticks([])
-    axis.set_yticks([])
-    axis.set_title(title)
-
-
-def bar_text(value: Any) -> str:
-    figure = number(value)
-    return "-" if figure is None else f"{figure:,.1f}"
-
-
-def paired_bars(axis: Any, title: str, groups: Sequence[str], ours: list[Any], plain: list[Any]) -> None:
-    """Ours beside plain for each group; the panel says "not measured" when no figure is there."""
-    if all(number(value) is None for value in [*ours, *plain]):
-        not_measured(axis, title)
-        return
-    places = range(len(groups))
-    for shift, label, values in ((-0.2, "briefings", ours), (0.2, "plain LangChain", plain)):
-        heights = [number(value) or 0.0 for value in values]
-        drawn = axis.bar([place + shift for place in places], heights, width=0.4, label=label)
-        axis.bar_label(drawn, labels=[bar_text(value) for value in values], fontsize=7)
-    axis.set_xticks(list(places), list(groups))
-    axis.set_title(title)
-    axis.legend(fontsize=7)
-
-
-def stage_bars(axis: Any, stages: Any) -> None:
-    title = "our query p50 by stage (ms)"
-    if not isinstance(stages, dict) or not stages:
-        not_measured(axis, title)
-        return
-    names = [name for name in stages if name not in TOTALS] + [name for name in TOTALS if name in stages]
-    values = [number(stages[name]) or 0.0 for name in names]
-    colours = ["tab:grey" if name in TOTALS else "tab:blue" for name in names]
-    drawn = axis.barh(names, values, color=colours)
-    axis.bar_label(drawn, labels=[f"{value:.2f}" for value in values], fontsize=7)
-    axis.invert_yaxis()
-    axis.set_title(title)
-
-
-def scale_panel(axis: Any, scale: Any) -> None:
-    title = "scale: query p95 (ms) and recall@10"
-    points = [point for point in dig(scale, "points") or [] if number(point.get("size")) is not None]
-    if not points:
-        not_measured(axis, title)
-        return
-    sizes = [point["size"] for point in points]
-
-    def series(key: str) -> list[float]:
-        return [float("nan") if number(point.get(key)) is None else point[key] for point in points]
-
-    axis.plot(sizes, series("query_p95_ms"), "o-", label="warm p95")
-    axis.plot(sizes, series("cold_query_p95_ms"), "v--", label="cold pass p95")
-    axis.axhline(P95_AT_MILLION_MS, color="red", linestyle=":", label="target at 1M")
-    axis.set_xscale("log")
-    axis.set_yscale("log")
-    axis.set_xlabel(f"chunks in the collection ({dig(scale, 'mode') or 'mode not recorded'})")
-    axis.set_ylabel("query p95 (ms)")
-    recall = axis.twinx()
-    recall.plot(sizes, series("recall_at_10"), "s:", color="tab:green", label="recall@10 (right axis)")
-    recall.set_ylim(0, 1.25)  # room above the curve, so it does not run along the top with the target line
-    axis.legend(fontsize=7, loc="center left")
-    recall.legend(fontsize=7, loc="center right")
-    axis.set_title(title)
-
-
-def targets_panel(axis: Any, suite: Any) -> None:
-    axis.axis("off")
-    axis.set_title("targets")
-    rows = [
-        f"{status(t['met']):>12}  {shown(t['value'], t['unit']):>9}  {t['name']}\n{'':25}{t['goal']}"
-        for t in dig(suite, "targets") or []
-    ]
-    text = "\n".join(rows) or "not measured"
-    axis.text(0, 1, text, va="top", family="monospace", fontsize=7, linespacing=1.4, transform=axis.transAxes)
-
-
-def plot(report: Report, path: Path) -> None:
-    """Every speed figure of the bench report and its suite in one PNG; a panel without data says so."""
-    plt = pyplot()
-
-    reports = dig(report, "suite", "reports") or {}
-    first = reports.get(FIRST_INGEST)
-    figure, ((latency, stages, ingest), (first_ingest, scale, goals)) = plt.subplots(2, 3, figsize=(17, 8.5))
-    ours_latency = [report.get("query_p50_ms"), report.get("query_p95_ms")]
-    plain_latency = [dig(report, "plain", "query_p50_ms"), dig(report, "plain", "query_p95_ms")]
-    paired_bars(latency, "query latency, warm (ms)", ["p50", "p95"], ours_latency, plain_latency)
-    stage_bars(stages, report.get("query_stages_p50_ms"))
-    cps = ([report.get("chars_per_second")], [dig(report, "plain", "chars_per_second")])
-    paired_bars(ingest, "ingest (characters per second)", ["bench corpus"], *cps)
-    seconds = ([dig(first, "ours_seconds")], [dig(first, "plain_seconds")])
-    paired_bars(
-        first_ingest, "first ingest, whole process (s)", [f"{dig(first, 'articles') or '?'} articles"], *seconds
-    )
-    scale_panel(scale, reports.get(SCALE))
-    targets_panel(goals, report.get("suite"))
-    figure.suptitle(
-        f"briefings bench: {report.get('corpus_docs', '?')} articles, {report.get('chunks', '?')} chunks, "
-        f"{report.get('questions', '?')} questions; {dig(report, 'machine', 'cpus') or '?'} CPUs",
-        fontsize=10,
-    )
-    save(figure, path)

@@ -17,6 +17,8 @@ from assistant.errors import ConfigurationError
 from assistant.measure.bench import stage_p50s
 from assistant.measure.questions import read_questions
 from assistant.measure.stats import percentiles
+from assistant.service import BriefingService
+from assistant.settings import Settings
 from tests.conftest import SEED_CORPUS, SEED_DOC, run_cli
 
 Number = (int, float)
@@ -82,7 +84,16 @@ def test_bench_reports_every_key_for_both_pipelines(
     stages = report["query_stages_p50_ms"]
     assert {"retrieve", "answer", "total", "dense"} <= set(stages) and all(v >= 0 for v in stages.values())
     assert report["suite"]["folder"] == str(tmp_path) and "first_ingest.json" in report["suite"]["missing"]
-    assert len(report["suite"]["targets"]) == 6 and "targets (" in result.stdout
+    upload = report["upload"]  # no article here is long: each of the three is uploaded again as a new one
+    assert upload["files"] == 3 and len(upload["seconds_each"]) == 3 and min(upload["seconds_each"]) > 0
+    assert upload["seconds_max"] == max(upload["seconds_each"]) and min(upload["chunks_each"]) >= 1
+    assert "one upload, slowest (s)" in result.stdout
+    uploaded = BriefingService(Settings(index=index)).store.article_records()
+    assert any(doc.endswith("bench-upload-1.txt") for doc in uploaded)
+    targets = {target["name"]: target for target in report["suite"]["targets"]}
+    assert len(targets) == 7 and "targets (" in result.stdout
+    assert targets["upload_seconds"]["met"] is None  # a 3-article index is no 25,000-chunk one
+    assert "fewer than 25,000" in targets["upload_seconds"]["source"]
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # --plot defaults beside --json
 
 

@@ -14,7 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from assistant.adapters.cli import app
-from assistant.measure.bench_suite import build_suite, format_targets, plot, with_suite
+from assistant.measure.bench_plot import plot
+from assistant.measure.bench_suite import build_suite, format_targets, with_suite
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SERVER = "a temporary `chroma run` on 127.0.0.1 (client/server)"
@@ -148,6 +149,19 @@ def test_the_million_chunk_target_counts_only_a_client_server_measurement(tmp_pa
     write(tmp_path, "scale.json", {"chroma": EMBEDDED, "points": points})
     million = by_name(build_suite(bench_report(), tmp_path))["query_p95_at_1m_chunks"]
     assert million["value"] is None and million["met"] is None and "embedded" in million["note"]
+
+
+def test_the_upload_target_counts_the_slowest_upload_into_an_index_of_25000_chunks(tmp_path: Path) -> None:
+    def upload_target(chunks: int, seconds: list[float]) -> dict[str, Any]:
+        upload = {"seconds_each": seconds, "seconds_max": max(seconds)} if seconds else None
+        return by_name(build_suite(bench_report() | {"chunks": chunks, "upload": upload}, tmp_path))["upload_seconds"]
+
+    assert upload_target(30_000, [0.8, 1.9])["met"] is True
+    slow = upload_target(30_000, [0.8, 2.4])
+    assert slow["value"] == 2.4 and slow["met"] is False and "30,000 chunks" in slow["source"]
+    small = upload_target(24_999, [0.8])
+    assert small["value"] is None and small["met"] is None and "fewer than 25,000" in small["note"]
+    assert upload_target(30_000, [])["met"] is None  # an older report without uploads
 
 
 def test_absent_reports_and_keys_give_null_figures_never_invented_ones(tmp_path: Path) -> None:
