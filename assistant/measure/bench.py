@@ -1,4 +1,4 @@
-"""``briefings bench``: ingest speed, query latency, cold start and memory, beside the plain LangChain pipeline.
+"""``briefings bench``: ingest speed, query latency, uploads, cold start and memory, beside the plain pipeline.
 
 Both pipelines read the same files (through :func:`index.articles.load_article`), so "chars per second" means
 characters of article text on both sides, and answer the same questions. Ours is measured end to end: ingest
@@ -7,7 +7,7 @@ query is ``BriefingService.ask`` (hybrid retrieval, evidence selection, a cited 
 pipeline only retrieves; the two are timed in turn, question by question, once both indexes are built, so
 a machine whose speed drifts during the long run weighs on both alike. Model loading is timed apart on both
 sides. Cold start and peak memory are taken from fresh processes, because a process that has already run the
-plain pipeline holds torch as well.
+plain pipeline holds torch as well. Uploads into the built index are timed last, so no timed answer sees them.
 The report keys are a contract (see DESIGN.md, "Bench report"); extra keys are informational: among them the
 median time of each stage of an answer (``query_stages_p50_ms``) and the ``suite`` of the other measure reports
 found beside this one, with the speed targets checked (:mod:`assistant.measure.bench_suite`).
