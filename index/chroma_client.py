@@ -51,13 +51,13 @@ def search_width(count: int) -> int:
     return max(SEARCH_WIDTH, -(-count // (VECTORS_PER_WIDTH * WIDTH_STEP)) * WIDTH_STEP)
 
 
-def width_update(collection: Collection, count: int) -> dict[str, Any] | None:
-    """The configuration change that gives ``collection`` its :func:`search_width`, or None if it has it.
+def width_update(collection: Collection) -> dict[str, Any] | None:
+    """The configuration change that gives ``collection`` the :func:`search_width` of its size, or None if it has it.
 
     Chroma applies a changed ``ef_search`` when it next loads the index (a new process, a restarted server),
     not to an index it already holds in memory.
     """
-    width = search_width(count)
+    width = search_width(collection.count())
     held = ((collection.configuration_json or {}).get("hnsw") or {}).get("ef_search")
     return None if held == width else {"hnsw": {"ef_search": width}}
 

@@ -385,7 +385,7 @@ class ChunkStore:
         meta["generation"] = generation
         meta.pop("hnsw:space", None)  # legacy key; configuration holds the index settings
         meta.pop(COMPLETE_KEY, None)  # a rebuild's commit mark, of no use once swapped in
-        self._chunks.modify(metadata=meta, configuration=width_update(self._chunks, self._chunks.count()))  # type: ignore[arg-type]
+        self._chunks.modify(metadata=meta, configuration=width_update(self._chunks))  # type: ignore[arg-type]
         return generation
 
     def _upsert_articles(self, articles: Sequence[Article], hashes: Sequence[str], chunk_counts: Sequence[int]) -> None:

@@ -278,8 +278,14 @@ def with_suite(bench: Report, folder: Path | None) -> Report:
 def shown(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
-    units = {"x": f"{value:.2f}x", "ms": f"{value:,.1f} ms", "s": f"{value:.2f} s", "share": f"{value:.2%}"}
-    return (units | {"MB": f"{value:,.0f} MB"}).get(unit, f"{value:.3f}")
+    units = {
+        "x": f"{value:.2f}x",
+        "ms": f"{value:,.1f} ms",
+        "s": f"{value:.2f} s",
+        "share": f"{value:.2%}",
+        "MB": f"{value:,.0f} MB",
+    }
+    return units.get(unit, f"{value:.3f}")
 
 
 def status(met: bool | None) -> str:
