@@ -27,6 +27,7 @@ from index.errors import (
     IndexMissing,
     IndexProblem,
     StoreUnavailable,
+    UnknownArticle,
 )
 
 
@@ -72,4 +73,5 @@ __all__ = [
     "QuestionError",
     "QuestionTooLong",
     "StoreUnavailable",
+    "UnknownArticle",
 ]

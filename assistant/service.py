@@ -14,12 +14,14 @@ from functools import cached_property
 from pathlib import Path
 from threading import Lock, RLock
 
+from assistant import library
 from assistant.answer import pipeline
 from assistant.answer.confidence import Model, load_model
 from assistant.answer.conversation import History, Turn
 from assistant.answer.evidence import ArticleTexts, Candidate
 from assistant.answer.extractive import Extracted
 from assistant.answer.streaming import AnswerRun, StreamEvent, events_of_run, events_of_whole, run_to_end
+from assistant.library import Briefing, LibraryPage, Removed
 from assistant.llm.modes import EXTRACTIVE, LlmAnswerers, chosen_mode
 from assistant.retrieve.catalogue import ArticleView, IndexStats, article_view, index_stats
 from assistant.retrieve.hybrid import HybridRetriever, LiveLexicalIndex
@@ -29,10 +31,12 @@ from assistant.uploads import FORMATS, MAX_UPLOAD_BYTES, AddedDocument, add_uplo
 from index.embedding import Embedder, load_embedder
 from index.ingest import IngestReport, ProgressFactory, ingest, silent_progress
 from index.lexical import lexical_folder
+from index.removal import articles_from
 from index.store import ChunkStore
 
 __all__ = ["FORMATS", "MAX_UPLOAD_BYTES", "AddedDocument", "ArticleView", "BriefingService", "IndexStats"]
 __all__ += ["StreamEvent", "upload_file_name"]
+__all__ += ["Briefing", "LibraryPage", "Removed"]
 
 
 class BriefingService:
@@ -202,6 +206,42 @@ class BriefingService:
                 self._lexical.refresh()
                 self.articles.forget()
             return report
+
+    def briefings(
+        self,
+        since: str | None = None,
+        until: str | None = None,
+        text: str = "",
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> LibraryPage:
+        """The indexed articles, newest first, dated within the bounds and naming ``text`` in id or title."""
+        return library.select(self._listed(), since, until, text, offset, limit)
+
+    def briefings_named(self, docs: Sequence[str]) -> list[Briefing]:
+        """The briefings ``docs`` name (what a removal will take, to show before asking); unknown ids raise."""
+        return library.named(self._listed(), docs)
+
+    def _listed(self) -> list[Briefing]:
+        return library.briefings(self.store.article_records().values(), self.settings.corpus)
+
+    def remove(self, docs: Sequence[str], delete_files: bool = True) -> list[Removed]:
+        """Take articles out of the index (and an upload's file out of the corpus folder): never cited again.
+
+        An unknown id raises before anything is removed; this process drops their chunks at once, others at
+        their next look at the index's generation.
+        """
+        with self._write_lock:
+            location, uploads = self.settings.location, self.settings.corpus
+            removed = library.remove(docs, location, self.embedder, uploads, delete_files)
+            if "store" in self.__dict__:
+                self._lexical.refresh()
+                self.articles.forget()
+            return removed
+
+    def articles_from(self, paths: Sequence[Path]) -> list[str]:
+        """Ids of the indexed articles read from files under ``paths``: what pruning an emptied folder removes."""
+        return [record.doc for record in articles_from(paths, self.settings.location, self.embedder)]
 
     def add_document(self, filename: str, content: bytes) -> AddedDocument:
         """Index one uploaded briefing so it is answerable at once, after checking that it really is one.

@@ -16,6 +16,7 @@ Must not import chromadb or any other project module.
     │   ├── IndexDamaged          the index cannot be read: rebuild it
     │   ├── EmbeddingMismatch     the index was built with another embedding model
     │   └── IndexLocked           another ingest is writing
+    ├── UnknownArticle            an article id the index does not hold (remove, open)
     ├── StoreUnavailable          the Chroma server cannot be reached
     ├── ConfigurationError        a setting is invalid (bad model path, bad LLM spec, ...)
     └── (assistant.errors) QuestionError, AnswerBackendError
@@ -58,6 +59,10 @@ class EmbeddingMismatch(IndexProblem):
 
 class IndexLocked(IndexProblem):
     """Another ingest holds the write lock."""
+
+
+class UnknownArticle(BriefingsError):
+    """An article id was named that the index does not hold; raised before anything is changed."""
 
 
 class StoreUnavailable(BriefingsError):

@@ -34,6 +34,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,6 +119,15 @@ def ingest(
     ``paths``, once they are known to hold articles and all of them are written.
     """
     started = time.perf_counter()
+    with writing_lock(location):
+        report = _ingest_locked(paths, location, embedder, chunking, prune, rebuild, progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+@contextmanager
+def writing_lock(location: StoreLocation) -> Iterator[None]:
+    """The one writer of an index at a time: ingest, upload and removal all take it, and none of them waits."""
     location.index_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(location.index_dir / "ingest.lock"))
     try:
@@ -125,11 +135,9 @@ def ingest(
     except Timeout:
         raise IndexLocked(f"Another ingest is writing to {location.describe()}: wait for it to finish") from None
     try:
-        report = _ingest_locked(paths, location, embedder, chunking, prune, rebuild, progress)
+        yield
     finally:
         lock.release()
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 def _ingest_locked(

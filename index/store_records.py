@@ -9,6 +9,7 @@ talking) nor the assistant.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from index.sentence_vectors import SPANS_KEY, VECTORS_KEY, SentenceVectors, unpack
@@ -56,6 +57,7 @@ class ArticleRecord:
     source: str
     pages: tuple[int, ...] = ()
     parent: str | None = None
+    indexed: str | None = field(default=None, compare=False)  # UTC time its chunks were written; None before kept
 
 
 def date_number(date: str | None) -> int:
@@ -98,6 +100,7 @@ def article_metadata(article: Article, content_hash: str, count: int) -> dict[st
         "source": article.source,
         "pages": pack_pages(article.pages),
         "parent": article.parent or "",
+        "indexed": datetime.now(UTC).isoformat(timespec="seconds"),  # what `briefings list` shows as indexed
     }
 
 
@@ -134,6 +137,7 @@ def article_record(doc: str, meta: Any) -> ArticleRecord:
         source=str(meta.get("source", "")),
         pages=unpack_pages(meta.get("pages")),
         parent=str(meta["parent"]) if meta.get("parent") else None,
+        indexed=str(meta["indexed"]) if meta.get("indexed") else None,
     )
 
 

@@ -20,8 +20,9 @@ from typing import Annotated
 import typer
 
 from assistant.adapters.cli_common import ChromaOption, IndexOption, LlmOption, settings_from, user_errors
+from assistant.adapters.cli_library import YesOption, add_library_commands
 from assistant.adapters.cli_measure import add_measure_commands
-from assistant.errors import BriefingsError
+from assistant.errors import BriefingsError, EmptyCorpus
 
 app = typer.Typer(
     add_completion=False,
@@ -61,14 +62,22 @@ def ingest_command(
             "until the new one is complete; an index that cannot be opened is moved aside into damaged-*/",
         ),
     ] = False,
+    yes: YesOption = False,
 ) -> None:
     """Index articles incrementally: unchanged files are skipped, changed ones replaced."""
+    from assistant.adapters.cli_library import prune_emptied
     from assistant.adapters.console import print_ingest_report, tqdm_progress
     from assistant.service import BriefingService
 
     settings = settings_from(index=index, chroma_url=chroma_url)
     targets = list(paths) if paths else [settings.corpus]
-    report = BriefingService(settings).ingest(targets, prune=prune, progress=tqdm_progress, rebuild=rebuild)
+    service = BriefingService(settings)
+    try:
+        report = service.ingest(targets, prune=prune, progress=tqdm_progress, rebuild=rebuild)
+    except EmptyCorpus:  # an existing folder emptied of briefings: pruning it means removing what came from it
+        if prune and not rebuild and prune_emptied(service, targets, yes):
+            return
+        raise
     print_ingest_report(report, settings.location.describe())
 
 
@@ -221,6 +230,7 @@ def feedback_export_command(
     typer.echo(f"Exported {written} question(s){where} from {store.path} ({down} to review)", err=True)
 
 
+add_library_commands(app)
 add_measure_commands(app)  # after the everyday verbs: `briefings --help` lists commands in this order
 
 

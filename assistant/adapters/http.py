@@ -37,6 +37,7 @@ from assistant.errors import (
     QuestionError,
     QuestionTooLong,
     StoreUnavailable,
+    UnknownArticle,
 )
 from assistant.service import FORMATS, MAX_UPLOAD_BYTES, ArticleView, BriefingService, StreamEvent
 
@@ -81,6 +82,8 @@ def status_for(error: BriefingsError) -> int:
         return 413
     if isinstance(error, IndexLocked):
         return 409
+    if isinstance(error, UnknownArticle):
+        return 404
     if isinstance(error, (QuestionError, DocumentRejected)):
         return 422
     if isinstance(error, (IndexProblem, StoreUnavailable)) and not isinstance(error, EmbeddingMismatch):
@@ -196,7 +199,10 @@ def create_app(service: BriefingService, ui_auth: tuple[str, str] | None = None)
         return FileResponse(view.original, filename=view.original.name)
 
     from assistant.adapters import ui
+    from assistant.adapters.http_library import add_library_routes
     from assistant.adapters.slack import app as slack
+
+    add_library_routes(app, service, guarded)
 
     slack.mount(app, service)
     ui.mount(app, service, auth=ui_auth)  # last: the UI owns "/" and must not shadow the routes above
