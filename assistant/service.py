@@ -21,6 +21,8 @@ from assistant.answer.conversation import History, Turn
 from assistant.answer.evidence import ArticleTexts, Candidate
 from assistant.answer.extractive import Extracted
 from assistant.answer.streaming import AnswerRun, StreamEvent, events_of_run, events_of_whole, run_to_end
+from assistant.digest.build import DigestRequest, build_digest
+from assistant.digest.model import Digest, DigestItem
 from assistant.library import Briefing, LibraryPage, Removed
 from assistant.llm.modes import EXTRACTIVE, LlmAnswerers, chosen_mode
 from assistant.retrieve.catalogue import ArticleView, IndexStats, article_view, index_stats
@@ -36,6 +38,7 @@ from index.store import ChunkStore
 
 __all__ = ["FORMATS", "MAX_UPLOAD_BYTES", "AddedDocument", "ArticleView", "BriefingService", "IndexStats"]
 __all__ += ["StreamEvent", "upload_file_name"]
+__all__ += ["Digest", "DigestItem", "DigestRequest"]
 __all__ += ["Briefing", "LibraryPage", "Removed"]
 
 
@@ -183,6 +186,14 @@ class BriefingService:
     def validate(self, question: str) -> str:
         """The question, trimmed; empty or over-long questions raise with a message that says so."""
         return pipeline.validate_question(question, self.settings.max_question_chars)
+
+    # ---------------------------------------------------------------------------------- digests
+    def digest(self, request: DigestRequest, lead: bool = False) -> Digest:
+        """What the briefings dated in a window say about a topic: verbatim, cited, merged, dated items.
+
+        ``lead`` gives the lead baseline instead (each briefing's first sentence), which the eval compares with.
+        """
+        return build_digest(request, self.retriever.lexical, self.embedder, self.retriever.retrieve, lead)
 
     # ------------------------------------------------------------------------------ the index
     def stats(self) -> IndexStats:

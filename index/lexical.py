@@ -330,6 +330,26 @@ class LexicalIndex:
         row = self._db().execute("select text, pages from articles where doc = ?", (doc,)).fetchone()
         return (row[0], unpack_pages(row[1])) if row else None
 
+    def chunks_dated(self, since: str, until: str) -> list[StoredChunk]:
+        """Every chunk dated within ``[since, until]``, in index order: a digest reads a window whole, where a
+        search reads its top ``k``. The dates are the in-memory column BM25 filters by, so only rows in the
+        window are read from disk."""
+        self._changed()
+        dates = self._stats().dates
+        rows = np.flatnonzero((dates >= date_number(since)) & (dates <= date_number(until))).tolist()
+        chunks = self._chunks_by_row(rows)
+        return [chunks[row] for row in rows if row in chunks]
+
+    def date_range(self) -> tuple[str, str] | None:
+        """The oldest and newest article date in the index (``None`` when no chunk is dated)."""
+        self._changed()
+        dated = self._stats().dates
+        dated = dated[dated > 0]
+        if not len(dated):
+            return None
+        first, last = (f"{n // 10000:04d}-{n // 100 % 100:02d}-{n % 100:02d}" for n in (dated.min(), dated.max()))
+        return first, last
+
     def all_chunks(self) -> list[StoredChunk]:
         """Every mirrored chunk, by article and place (for checks and tests; never on the query path)."""
         rows = self._db().execute(f"select {_CHUNK_COLUMNS} from chunks order by doc, start, id")

@@ -20,6 +20,7 @@ from typing import Annotated
 import typer
 
 from assistant.adapters.cli_common import ChromaOption, IndexOption, LlmOption, settings_from, user_errors
+from assistant.adapters.cli_digest import add_digest_commands
 from assistant.adapters.cli_library import YesOption, add_library_commands
 from assistant.adapters.cli_measure import add_measure_commands
 from assistant.errors import BriefingsError, EmptyCorpus
@@ -231,6 +232,7 @@ def feedback_export_command(
 
 
 add_library_commands(app)
+add_digest_commands(app)
 add_measure_commands(app)  # after the everyday verbs: `briefings --help` lists commands in this order
 
 

@@ -27,6 +27,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from assistant.adapters.http_digest import add_digest_route
 from assistant.errors import (
     AnswerBackendError,
     BriefingsError,
@@ -130,6 +131,8 @@ def create_app(service: BriefingService, ui_auth: tuple[str, str] | None = None)
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
+
+    add_digest_route(app, service, guarded)
 
     @app.get("/healthz", summary="Readiness: whether the index can answer (no details; see /api/status)")
     def healthz() -> JSONResponse:

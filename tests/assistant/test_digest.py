@@ -1,0 +1,163 @@
+"""Digests over a real index (real Chroma, the packaged embedder, the lexical index): verbatim quotes at their
+offsets, near-duplicates merged by meaning, dated and ordered, on topic, bounded, and clear about empty windows.
+The CLI runs as a real subprocess and the HTTP API under a real uvicorn server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assistant.errors import QuestionError
+from assistant.service import BriefingService, DigestRequest
+from assistant.settings import Settings
+from tests.assistant.test_api import serving
+from tests.conftest import run_cli
+
+ARTICLES = {
+    "red1.txt": "date 2024-03-06\nHouthi attack in the Red Sea\n"
+    "Houthi rebels fired two missiles at a Greek-owned cargo ship in the Red Sea on Tuesday, the US military said.\n"
+    "The ship, carrying grain to Iran, was damaged but its crew of twenty was unharmed.\n"
+    "Shipping companies have rerouted vessels around the Cape of Good Hope since December.\n",
+    "red2.txt": "date 2024-03-07\nCargo ship hit off Yemen\n"
+    "The US military said Houthi rebels fired two missiles at a Greek-owned cargo ship in the Red Sea on Tuesday.\n"
+    "Insurers raised premiums for vessels crossing the Bab el-Mandeb strait again this week.\n"
+    "The rebels say they target ships linked to Israel.\n",
+    "library.txt": "date 2024-03-05\nCouncil backs library budget\n"
+    "The city council approved a new budget for public libraries on Monday evening after a long debate.\n"
+    "Opening hours will be extended at six branches starting in April, the mayor's office announced.\n"
+    "The budget also funds a mobile library that will visit rural schools twice a month.\n",
+    "old.txt": "date 2024-02-20\nPort strike ends\n"
+    "Dock workers at the country's largest port ended a two-week strike on Tuesday after a pay deal was reached.\n"
+    "The union said members would return to work on Wednesday morning.\n",
+    "undated.txt": "Notes without a date\n"
+    "This briefing carries no date line, so no digest window can ever include it in a timeline.\n",
+}
+MERGED_FACT = "fired two missiles at a Greek-owned cargo ship"
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("digest-corpus")
+    for name, text in ARTICLES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def digest_settings(tmp_path_factory: pytest.TempPathFactory, model_cache: Path, corpus: Path) -> Settings:
+    settings = Settings(index=tmp_path_factory.mktemp("digest") / "index", model_cache=model_cache)
+    BriefingService(settings).ingest([corpus])
+    return settings
+
+
+@pytest.fixture(scope="module")
+def service(digest_settings: Settings) -> BriefingService:
+    return BriefingService(digest_settings)
+
+
+def _check_quotes(body: dict[str, object], corpus: Path) -> None:
+    items = body["items"]
+    assert isinstance(items, list)
+    for item in items:
+        assert item["text"] == item["citations"][0]["quote"]
+        for citation in item["citations"]:
+            text = (corpus / citation["doc"]).read_text(encoding="utf-8")  # the file itself, not the index's copy
+            assert text[citation["start"] : citation["end"]] == citation["quote"]
+
+
+def test_default_digest_is_the_newest_week_verbatim_merged_and_dated(service: BriefingService, corpus: Path) -> None:
+    digest = service.digest(DigestRequest())
+    assert (digest.since, digest.until) == ("2024-03-01", "2024-03-07")
+    assert digest.briefings_in_window == 3  # the undated and the February briefing are outside
+    _check_quotes(digest.to_dict(), corpus)
+    merged = [item for item in digest.items if MERGED_FACT in item.text]
+    assert len(merged) == 1, "the same fact from two briefings is one item"
+    assert {citation.doc for citation in merged[0].citations} == {"red1.txt", "red2.txt"}
+    assert merged[0].briefings == 2
+    assert all(digest.since <= (item.date or "") <= digest.until for item in digest.items)
+    assert [item.date for item in digest.items] == sorted(item.date or "" for item in digest.items)
+    assert [day for day, _ in digest.days()] == sorted({item.date or "" for item in digest.items})
+    assert not any(item.text.startswith(("Houthi attack in the Red Sea", "Council backs")) for item in digest.items)
+
+
+def test_topic_digest_keeps_to_the_topic(service: BriefingService) -> None:
+    digest = service.digest(DigestRequest("library budget", "2024-03-01", "2024-03-07"))
+    assert digest.items
+    assert {citation.doc for item in digest.items for citation in item.citations} == {"library.txt"}
+    red_sea = service.digest(DigestRequest("Houthi missile attacks on ships", "March 1", "2024-03-07"))
+    assert red_sea.items and all(item.citations[0].doc.startswith("red") for item in red_sea.items)
+
+
+def test_limit_bounds_the_digest_and_more_says_there_is_more(service: BriefingService) -> None:
+    short = service.digest(DigestRequest("", "2024-03-01", "2024-03-07", limit=1))
+    assert len(short.items) == 1 and short.more
+    longer = service.digest(DigestRequest("", "2024-03-01", "2024-03-07", limit=20))
+    assert len(longer.items) > 1 and not longer.more
+    with pytest.raises(QuestionError, match="limit must be between 1 and 100"):
+        service.digest(DigestRequest(limit=0))
+
+
+def test_a_window_without_briefings_is_a_clear_empty_digest(service: BriefingService) -> None:
+    digest = service.digest(DigestRequest("", "2025-01-01", "2025-01-07"))
+    assert digest.items == () and digest.briefings_in_window == 0 and not digest.more
+    assert digest.note == (
+        "No briefings are dated 2025-01-01 to 2025-01-07 (the briefings run from 2024-02-20 to 2024-03-07)."
+    )
+    off_topic = service.digest(DigestRequest("volcanic eruption in Iceland", "2024-03-01", "2024-03-07"))
+    assert off_topic.items == () and "is about 'volcanic eruption in Iceland'" in off_topic.note
+
+
+def test_only_the_windows_briefings_are_cited(service: BriefingService) -> None:
+    digest = service.digest(DigestRequest("", "2024-02-14", "2024-02-20"))
+    assert digest.items and {citation.doc for item in digest.items for citation in item.citations} == {"old.txt"}
+
+
+def test_cli_digest_prints_a_timeline_or_json_and_bad_input_as_one_line(digest_settings: Settings) -> None:
+    index = str(digest_settings.index)
+    shown = run_cli("digest", "--index", index, "--since", "2024-03-01", "--until", "2024-03-07")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("Digest, 2024-03-01 to 2024-03-07 (3 briefings)")
+    assert "2024-03-06\n  • Houthi rebels fired" in shown.stdout and "2 briefings: " in shown.stdout
+    as_json = run_cli("digest", "Red Sea", "--index", index, "--json", "--limit", "2")
+    assert as_json.returncode == 0, as_json.stderr
+    body = json.loads(as_json.stdout)
+    assert body["topic"] == "Red Sea" and len(body["items"]) <= 2
+    for since, until, message in [
+        ("someday", "2024-03-07", "error: --since must be a date"),
+        ("2024-03-07", "2024-03-01", "error: --since 2024-03-07 is after --until 2024-03-01: swap them"),
+    ]:
+        bad = run_cli("digest", "--index", index, "--since", since, "--until", until)
+        assert bad.returncode == 1 and bad.stderr.startswith(message) and "Traceback" not in bad.stderr
+        assert bad.stderr.count("\n") == 1
+    empty = run_cli("digest", "--index", index, "--since", "2025-01-01", "--until", "2025-01-07")
+    assert empty.returncode == 0 and "No briefings are dated 2025-01-01 to 2025-01-07" in empty.stdout
+
+
+@pytest.fixture(scope="module")
+def base_url(service: BriefingService) -> Iterator[str]:
+    with serving(service) as url:
+        yield url
+
+
+def test_http_digest_returns_the_design_object(base_url: str, corpus: Path) -> None:
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        answered = client.post("/api/digest", json={"topic": "", "since": "2024-03-01", "until": "2024-03-07"})
+        assert answered.status_code == 200
+        body = answered.json()
+        assert {"topic", "since", "until", "items", "briefings_in_window", "more"} <= set(body)
+        assert body["briefings_in_window"] == 3 and body["items"]
+        for item in body["items"]:
+            assert {"date", "text", "citations"} <= set(item)
+            assert {"doc", "date", "start", "end", "quote"} <= set(item["citations"][0])
+        _check_quotes(body, corpus)
+        wrong = client.post("/api/digest", json={"since": "2024-03-07", "until": "2024-03-01"})
+        assert wrong.status_code == 422 and "swap them" in wrong.text
+        unreadable = client.post("/api/digest", json={"since": "whenever"})
+        assert unreadable.status_code == 422 and "must be a date" in unreadable.text
+        empty = client.post("/api/digest", json={"since": "2025-01-01", "until": "2025-01-07"})
+        assert empty.status_code == 200 and empty.json()["items"] == [] and empty.json()["note"]
+        assert "/api/digest" in client.get("/openapi.json").json()["paths"]
