@@ -10,7 +10,9 @@ Question-side and upload errors are added here:
     │   ├── EmptyQuestion        nothing but whitespace
     │   ├── QuestionTooLong      over the configured limit
     │   └── AnswerModeNotAllowed a request asked for an answer mode the operator did not enable
-    └── AnswerBackendError      an LLM backend is misconfigured (missing package, bad spec)
+    ├── AnswerBackendError      an LLM backend is misconfigured (missing package, bad spec)
+    └── ConfigurationError (index.errors)
+        └── ReaderUnavailable   the reader model is missing or does not match (rebuild: make train-reader)
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ class AnswerBackendError(BriefingsError):
     """The configured answer backend cannot be used."""
 
 
+class ReaderUnavailable(ConfigurationError):
+    """The reader model's files are missing, damaged or of another format than this code reads."""
+
+
 class DocumentRejected(CorpusError):
     """An uploaded file cannot become a briefing; nothing was saved or indexed."""
 
@@ -72,6 +78,7 @@ __all__ = [
     "IndexProblem",
     "QuestionError",
     "QuestionTooLong",
+    "ReaderUnavailable",
     "StoreUnavailable",
     "UnknownArticle",
 ]

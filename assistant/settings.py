@@ -99,6 +99,16 @@ class Settings(BaseSettings):
         "patterns",
         description="How names are cut out of the answering sentence: patterns (fast) or spaCy (+4 ms a question).",
     )
+    answerer: Literal["reader", "rules"] = Field(
+        "rules",
+        description="What picks the answer: the trained reader model (default) or the earlier hand-written rules.",
+    )
+    reader_model: Path | None = Field(
+        None, description="Folder of a reader built by `briefings train`; unset = the shipped one."
+    )
+    reader_sentences: int = Field(
+        8, ge=1, le=40, description="Best-ranked evidence sentences the reader reads for each question."
+    )
     max_question_chars: int = Field(MAX_QUESTION_CHARS, ge=10, description="Longest question accepted.")
     api_token: str | None = Field(
         None, description="Bearer token that the /api/ routes (ask, stream, status, documents) require when set."

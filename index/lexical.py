@@ -43,7 +43,8 @@ from index.store_records import unpack_pages
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "3"  # a file of another schema is built anew (it is derived data); 3 added article texts, sentence terms
+SCHEMA = "4"  # a file of another schema is built anew (it is derived data); 3 added article texts, sentence terms;
+# 4: terms are accent-folded ("Elysée" and "elysee" are one term)
 K1, B = 1.5, 0.75  # BM25 in Lucene's variant, with the k1 and b the answer model was fitted with
 DATABASE = "lexical.sqlite3"
 BUSY_SECONDS = 60.0  # how long a statement waits for another connection's write to commit

@@ -139,7 +139,7 @@ def _newest_with_alternatives(
     for candidate, _ in ordered:
         existing = next((c for c in chosen if c.doc == candidate.doc and c.start == candidate.span.start), None)
         if existing is None:
-            made = _cite_candidate(len(chosen) + 1, candidate, articles)
+            made = cite_candidate(len(chosen) + 1, candidate, articles)
             if made is None:
                 return ordered[0][1], citations, ()
             chosen.append(made)
@@ -157,7 +157,7 @@ def _newest_with_alternatives(
     return ordered[0][1], tuple(chosen), alternatives
 
 
-def _cite_candidate(number: int, candidate: Candidate, articles: ArticleTexts) -> Citation | None:
+def cite_candidate(number: int, candidate: Candidate, articles: ArticleTexts) -> Citation | None:
     """A verified citation of the candidate's sentence, or ``None`` if its article or offsets do not hold it."""
     text = articles.text(candidate.doc)
     if text is None:
@@ -214,7 +214,7 @@ def _citations(ranked: list[Candidate], articles: ArticleTexts, limit: int = MAX
         repeats = candidate.signals.get("heading") and any(c.doc == candidate.doc for c in chosen)
         if candidate.text in quotes or repeats:
             continue
-        citation = _cite_candidate(len(chosen) + 1, candidate, articles)
+        citation = cite_candidate(len(chosen) + 1, candidate, articles)
         if citation is not None:
             chosen.append(citation)
             quotes.add(candidate.text)

@@ -28,6 +28,8 @@ from assistant.answer.conversation import (
 )
 from assistant.answer.evidence import ArticleTexts, Candidate, gather, score
 from assistant.answer.extractive import Extracted, extract_answer
+from assistant.answer.reader import Reader
+from assistant.answer.reading import Thresholds, decide_by_reader, read_candidates, shortlist
 from assistant.answer.shapes import question_shape
 from assistant.answer.stages import recording, stage
 from assistant.answer.support import key_terms, question_names
@@ -51,6 +53,7 @@ class Evidence:
     follow_up: bool
     retrieve_ms: float
     focus: str  # the question with its pronoun resolved ("Who started the call?"): what the evidence answers
+    said: tuple[str, ...] = ()  # short answers the conversation already gave
 
 
 class AnswerParts(Protocol):
@@ -70,6 +73,9 @@ class AnswerParts(Protocol):
 
     @property
     def model(self) -> Model: ...
+
+    @property
+    def reader(self) -> Reader: ...
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -128,8 +134,11 @@ def decide(
 ) -> Extracted:
     """The extractive answer over ranked evidence (``tune`` passes its own ranking and threshold)."""
     focus = evidence.focus
-    shape = question_shape(question)
     settings = parts.settings
+    if settings.answerer == "reader":
+        reads = read_candidates(parts.reader, focus, shortlist(ranked, settings.reader_sentences), evidence.said)
+        return decide_by_reader(reads, parts.articles, Thresholds.of(parts.reader), abstain_below)
+    shape = question_shape(question)
     return extract_answer(
         ranked,
         shape,
@@ -170,9 +179,10 @@ def find_evidence(
         passages = (kept + [p for p in passages if p.chunk.id not in seen])[:passages_wanted]
     retrieve_ms = (time.perf_counter() - started) * 1000
     focus = focused_question(question, history)
+    said = tuple(earlier_answers(question, history))
     with stage("evidence"):
-        ranked = rank_evidence(parts, focus, query, passages, earlier_answers(question, history))
-    return Evidence(query, passages, ranked, follow_up, retrieve_ms, focus)
+        ranked = rank_evidence(parts, focus, query, passages, said)
+    return Evidence(query, passages, ranked, follow_up, retrieve_ms, focus, said)
 
 
 def rank_evidence(

@@ -33,6 +33,7 @@ from assistant.answer.conversation import (
 )
 from assistant.measure.questions import evidence_docs, load_question_set
 from assistant.measure.stats import percentiles
+from assistant.text.casual import plain_casual
 from assistant.types import Answer
 from index.articles import HTML_SUFFIXES, SourceFile, load_articles
 from index.formats import DOCUMENT_SUFFIXES
@@ -303,9 +304,34 @@ def read_source(path: Path, doc: str, parent: str | None = None) -> str | None:
         return None
 
 
-def evaluate(service: Any, questions: Path, show_progress: bool = False) -> dict[str, Any]:
-    """Run a question set through ``service`` (warm) and build the report."""
+def evaluate(service: Any, questions: Path, show_progress: bool = False, casual: bool = False) -> dict[str, Any]:
+    """Run a question set through ``service`` (warm) and build the report.
+
+    With ``casual``, every question is asked a second time as people type it (:func:`plain_casual`: lower
+    case, no accents or punctuation), and the report's ``casual`` part gives the same figures for those forms
+    beside the written ones, with the share of questions whose displayed answer did not change.
+    """
     items = load_question_set(questions)
+    report = _evaluated(service, items, show_progress)
+    if casual:
+        typed = _evaluated(service, [casual_form(item) for item in items], show_progress)
+        same = [
+            float(a["answer"] == b["answer"])
+            for a, b in zip(report["per_question"], typed["per_question"], strict=True)
+        ]
+        report["casual"] = {key: typed[key] for key in ("retrieval", "answer", "abstention", "latency_ms")}
+        report["casual"]["same_answer_rate"] = _mean(same)
+    return report
+
+
+def casual_form(item: dict[str, Any]) -> dict[str, Any]:
+    """The same question-set item with every question typed casually."""
+    if "turns" in item:
+        return {**item, "turns": [{**turn, "user": plain_casual(str(turn["user"]))} for turn in item["turns"]]}
+    return {**item, "question": plain_casual(str(item["question"]))}
+
+
+def _evaluated(service: Any, items: list[dict[str, Any]], show_progress: bool) -> dict[str, Any]:
     service.warm_up()
     records = service.store.article_records().items()
     sources = SourceTexts({doc: (record.source, record.parent) for doc, record in records})

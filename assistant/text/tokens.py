@@ -9,6 +9,7 @@ and it must not import the index or the answer step, which both build on it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 _WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
@@ -22,6 +23,25 @@ STOPWORDS = frozenset(
     her it its they them their what which who whom whose this that these those am would could might must shall
     how when where why as also into onto per via said says according""".split()
 )
+
+
+def _accent_table() -> dict[int, str]:
+    """Each accented Latin letter to its base letter, one character for one, so positions stay valid."""
+    table: dict[int, str] = {}
+    for code in range(0xC0, 0x250):
+        base = unicodedata.normalize("NFD", chr(code))[0]
+        if base != chr(code) and base.isascii():
+            table[code] = base
+    return table
+
+
+_ACCENTS = _accent_table()
+
+
+def fold(text: str) -> str:
+    """ "Elysée" → "Elysee", keeping the length: people type names without accents, and a question's words
+    must meet the article's in BM25 and term overlap either way."""
+    return text.translate(_ACCENTS)
 
 
 @lru_cache(maxsize=1)
@@ -39,7 +59,7 @@ def sentence_terms(text: str) -> frozenset[str]:
 
 def _content_words(text: str) -> list[tuple[str, int]]:
     """Lower-cased words that are not stop words, with where each starts in ``text``."""
-    words = ((match.group().lower().replace("’", "'"), match.start()) for match in _WORD.finditer(text))
+    words = ((match.group().lower().replace("’", "'"), match.start()) for match in _WORD.finditer(fold(text)))
     return [(word, start) for word, start in words if word not in STOPWORDS]
 
 
@@ -49,7 +69,7 @@ def terms(text: str) -> list[str]:
     The same words as :func:`_content_words`, found without their positions: this runs on every candidate
     sentence of every question, and ``findall`` with no match objects takes half the time.
     """
-    words = [word.lower().replace("’", "'") for word in _WORD.findall(text)]
+    words = [word.lower().replace("’", "'") for word in _WORD.findall(fold(text))]
     return list(_stemmer().stemWords([word for word in words if word not in STOPWORDS]))
 
 

@@ -24,7 +24,7 @@ from index import onnx_export
 from index.chroma_client import connect
 from index.embedding import OnnxEmbedder, load_embedder
 from index.model_cache import cache_key, is_intact, recorded_checksum
-from index.onnx_export import EXPORT_VERSION, _quantize, exported_model
+from index.onnx_export import EXPORT_VERSION, quantize_int8, exported_model
 from index.store_staging import CHUNKS
 
 SENTENCES = ["The Zanzibar harbour reopened after three weeks of repairs.", "Short one."]
@@ -127,7 +127,7 @@ def test_quantizing_leaves_the_root_logger_as_it_was(
     root_logger: logging.Logger, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(root_logger, "handlers", [])  # as in a process that configured no logging
-    _quantize(tiny_onnx, tiny_onnx.with_name("tiny-int8.onnx"))
+    quantize_int8(tiny_onnx, tiny_onnx.with_name("tiny-int8.onnx"))
 
     assert tiny_onnx.with_name("tiny-int8.onnx").is_file()
     assert root_logger.level == logging.INFO
@@ -139,7 +139,7 @@ def test_quantizing_keeps_the_quantizer_notes_out_of_the_log(
 ) -> None:
     collector = Collector()
     monkeypatch.setattr(root_logger, "handlers", [collector])
-    _quantize(tiny_onnx, tiny_onnx.with_name("tiny-int8.onnx"))
+    quantize_int8(tiny_onnx, tiny_onnx.with_name("tiny-int8.onnx"))
     logging.getLogger("index.ingest").info("still logged")
 
     assert [record.getMessage() for record in collector.records] == ["still logged"]
