@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from threading import Lock, RLock
 
-from assistant import library
+from assistant import doctor, library
 from assistant.answer import pipeline
 from assistant.answer.confidence import Model, load_model
 from assistant.answer.conversation import History, Turn
@@ -23,6 +23,7 @@ from assistant.answer.extractive import Extracted
 from assistant.answer.streaming import AnswerRun, StreamEvent, events_of_run, events_of_whole, run_to_end
 from assistant.digest.build import DigestRequest, build_digest
 from assistant.digest.model import Digest, DigestItem
+from assistant.doctor import Check
 from assistant.library import Briefing, LibraryPage, Removed
 from assistant.llm.modes import EXTRACTIVE, LlmAnswerers, chosen_mode
 from assistant.retrieve.catalogue import ArticleView, IndexStats, article_view, index_stats
@@ -39,7 +40,7 @@ from index.store import ChunkStore
 __all__ = ["FORMATS", "MAX_UPLOAD_BYTES", "AddedDocument", "ArticleView", "BriefingService", "IndexStats"]
 __all__ += ["StreamEvent", "upload_file_name"]
 __all__ += ["Digest", "DigestItem", "DigestRequest"]
-__all__ += ["Briefing", "LibraryPage", "Removed"]
+__all__ += ["Briefing", "Check", "LibraryPage", "Removed"]
 
 
 class BriefingService:
@@ -249,6 +250,10 @@ class BriefingService:
                 self._lexical.refresh()
                 self.articles.forget()
             return removed
+
+    def checks(self) -> list[Check]:
+        """``briefings doctor``: the machine and the index, one check each; changes nothing."""
+        return doctor.checks(self.settings, lambda: self.store)
 
     def articles_from(self, paths: Sequence[Path]) -> list[str]:
         """Ids of the indexed articles read from files under ``paths``: what pruning an emptied folder removes."""

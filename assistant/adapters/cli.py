@@ -21,6 +21,7 @@ import typer
 
 from assistant.adapters.cli_common import ChromaOption, IndexOption, LlmOption, settings_from, user_errors
 from assistant.adapters.cli_digest import add_digest_commands
+from assistant.adapters.cli_doctor import add_doctor_command, show_version
 from assistant.adapters.cli_library import YesOption, add_library_commands
 from assistant.adapters.cli_measure import add_measure_commands
 from assistant.errors import BriefingsError, EmptyCorpus
@@ -33,7 +34,12 @@ app = typer.Typer(
 
 
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens")] = False) -> None:
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens")] = False,
+    _version: Annotated[
+        bool, typer.Option("--version", callback=show_version, is_eager=True, help="Print the version and stop")
+    ] = False,
+) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
@@ -232,6 +238,7 @@ def feedback_export_command(
 
 
 add_library_commands(app)
+add_doctor_command(app)
 add_digest_commands(app)
 add_measure_commands(app)  # after the everyday verbs: `briefings --help` lists commands in this order
 
