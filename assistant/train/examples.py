@@ -114,11 +114,43 @@ def generated_pairs(
         for sentence in rng.sample(sentences[:20], min(per_article, len(sentences[:20]))):
             picked.append((doc, sentence))
     parsed = nlp.pipe([sentence for _, sentence in picked], batch_size=256)  # type: ignore[attr-defined]
+    names: dict[str, list[str]] = defaultdict(list)  # entities met so far, by label: stand-ins for swapping
     for (doc, sentence), spacy_doc in zip(picked, parsed, strict=True):
+        entities = [(e.label_, e.text) for e in spacy_doc.ents]
         for generated in questions_for(spacy_doc[:], rng):
             answer = sentence[generated.answer_start : generated.answer_end]
             yield Pair(generated.question, sentence, generated.answer_start, generated.answer_end, generated.form)
             yield from _negatives(generated.question, answer, doc, articles[doc], pool, rng, "generated")
+            swapped = _swapped(generated.question, answer, entities, names, " ".join(articles[doc]), rng)
+            if swapped is not None:
+                yield Pair(swapped, sentence, -1, -1, "generated-swap")
+        for label, text in entities:
+            names[label].append(text)
+
+
+def _swapped(
+    question: str,
+    answer: str,
+    entities: list[tuple[str, str]],
+    names: dict[str, list[str]],
+    article: str,
+    rng: random.Random,
+) -> str | None:
+    """The question about another name of the same kind, which the article never mentions: "How long was the
+    call between Merkel and Putin?" asked of a sentence about Macron's call. The topic is present, the
+    answer absent: the negative that word overlap cannot tell apart, and the reader must."""
+    lowered = question.lower()
+    asked = [(label, text) for label, text in entities if text != answer and text.lower() in lowered]
+    if not asked:
+        return None
+    label, text = rng.choice(asked)
+    others = [name for name in names.get(label, ()) if name.lower() not in article.lower()]
+    if not others:
+        return None
+    other = rng.choice(others[-200:])
+    begin = lowered.index(text.lower())
+    replacement = other.lower() if question[begin : begin + len(text)].islower() else other
+    return question[:begin] + replacement + question[begin + len(text) :]
 
 
 def quiz_pairs(path: Path, pool: SentencePool, rng: random.Random, limit: int | None = None) -> Iterator[Pair]:
