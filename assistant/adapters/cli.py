@@ -130,7 +130,13 @@ def eval_command(
     report: Annotated[Path | None, typer.Option("--report", help="Write a Markdown report (+ PNG chart) here")] = None,
     llm: LlmOption = None,
 ) -> None:
-    """Score answers, citations, abstention and latency against a question set."""
+    """Score answers, citations, abstention and latency against a question set (or digests against a digest set)."""
+    from assistant.measure.digest_eval import is_digest_set
+
+    if is_digest_set(questions):
+        from assistant.adapters.cli_digest import run_digest_eval
+
+        return run_digest_eval(questions, settings_from(index=index, chroma_url=chroma_url), json_out, report)
     from assistant.adapters.console import print_eval_summary
     from assistant.measure.evaluation import evaluate
     from assistant.service import BriefingService

@@ -161,3 +161,28 @@ def test_http_digest_returns_the_design_object(base_url: str, corpus: Path) -> N
         empty = client.post("/api/digest", json={"since": "2025-01-01", "until": "2025-01-07"})
         assert empty.status_code == 200 and empty.json()["items"] == [] and empty.json()["note"]
         assert "/api/digest" in client.get("/openapi.json").json()["paths"]
+
+
+def test_eval_scores_a_digest_set_beside_the_lead_baseline(digest_settings: Settings, tmp_path: Path) -> None:
+    digests = tmp_path / "digests.jsonl"
+    lines = [
+        {"id": "week-1", "digest": {"topic": "", "since": "2024-03-01", "until": "2024-03-07"},
+         "facts": [["two missiles"], ["public libraries"], ["a volcano erupted"]]},
+        {"id": "topic-1", "digest": {"topic": "rural schools mobile library", "since": "2024-03-01",
+         "until": "2024-03-07"}, "facts": [["mobile library"]]},
+    ]  # fmt: skip
+    digests.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    out, markdown = tmp_path / "digests.json", tmp_path / "digests.md"
+    ran = run_cli(
+        "eval", str(digests), "--index", str(digest_settings.index), "--json", str(out), "--report", str(markdown)
+    )
+    assert ran.returncode == 0, ran.stderr
+    report = json.loads(out.read_text(encoding="utf-8"))
+    keys = {"fact_recall@10", "fact_recall@20", "redundancy", "window_precision", "quote_verified", "latency_ms"}
+    assert keys <= set(report["digest"]) and set(report["digest"]["latency_ms"]) == {"p50", "p95"}
+    assert report["digest"]["quote_verified"] == 1.0 and report["digest"]["window_precision"] == 1.0
+    assert report["by_kind"]["week"]["fact_recall@20"] == pytest.approx(2 / 3, abs=1e-4)  # no volcano in the briefings
+    assert report["by_kind"]["topic"]["fact_recall@10"] == 1.0
+    assert set(report["lead"]) == {"fact_recall@10", "fact_recall@20"}
+    assert "recall@10" in ran.stdout and "lead@10" in ran.stdout
+    assert "| target | measured | met |" in markdown.read_text(encoding="utf-8")
