@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from index.embedding import Embedder
 
 # Chroma's defaults (M 16, ef 100) lose recall on large sets; these keep recall@10 near exact search on
-# the 30k-chunk news corpus (see the README's scale table) at a small cost in build time.
+# the 30k-chunk news corpus (see the scale table in docs/performance.md) at a small cost in build time.
 SEARCH_WIDTH = 200  # HNSW ef_search up to WIDE_SEARCH_FROM vectors
 HNSW = {"space": "cosine", "ef_construction": 200, "max_neighbors": 32, "ef_search": SEARCH_WIDTH}
 # A fixed search width loses recall as the graph grows: with 200, `briefings scale` measured recall@10 of 0.97

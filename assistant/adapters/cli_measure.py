@@ -85,7 +85,7 @@ def bench_command(
         ),
     ] = None,
 ) -> None:
-    """Time ingest, queries, cold start and memory beside the plain LangChain pipeline (see README, Performance).
+    """Time ingest, queries, cold start and memory beside the plain LangChain pipeline (see docs/performance.md).
 
     The report also gathers the other measure reports found beside it and checks the speed targets."""
     from assistant.measure.bench import format_table
@@ -234,7 +234,7 @@ def scale_command(
         typer.Option("--ef-search", min=1, help="Fixed HNSW search width (default: ours, growing with size)"),
     ] = None,
 ) -> None:
-    """Insert rate, cold and warm query latency, recall@10 and planted-fact hits as Chroma grows (see README)."""
+    """Insert rate, cold and warm latency, recall@10 and planted-fact hits as Chroma grows (docs/performance.md)."""
     from assistant.measure.format_bench import default_corpus
     from assistant.measure.scale_bench import ScaleConfig, parse_sizes, run_scale
     from assistant.measure.scale_plot import plot

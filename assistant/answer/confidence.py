@@ -5,7 +5,7 @@ over each question's candidate sentences, maximising the probability of a senten
 answer) by ``briefings tune``. Abstention is a logistic model over the best sentence's signals, fitted on
 answerable vs unanswerable questions; its probability is the answer's ``confidence``. Both are fitted on the
 public news development questions only (``make calibrate``), so the seed question sets stay held out (see
-README, "Quality").
+docs/quality.md).
 
 It owns the fitted numbers and reading them from ``model.json`` (or the file ``briefings tune`` wrote); it
 must not retrieve, rank or read anything else. Fitting them is :mod:`assistant.measure.tune`'s job.

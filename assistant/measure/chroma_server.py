@@ -1,6 +1,6 @@
 """A throwaway ``chroma run`` server on a free loopback port, for the scale check and the store contract tests.
 
-Replicas in production point at a server someone runs and keeps (see the README, "Client/server mode"); this
+Replicas in production point at a server someone runs and keeps (see docs/client-server.md); this
 one lives in a temporary folder and dies with the ``with`` block, so a measurement never touches real data.
 
 Owns: starting ``chroma run`` on 127.0.0.1, waiting until it answers, and stopping it.

@@ -1,6 +1,6 @@
 """The project's own question set must keep passing agreed thresholds (a quality regression gate).
 
-Thresholds sit a little below (ceilings a little above) the measured figures (README, "Quality") so that
+Thresholds sit a little below (ceilings a little above) the measured figures (docs/quality.md) so that
 noise does not fail the build but a real regression does. The abstention model is fitted on the news
 development set only, so these are figures on questions it never saw.
 """
