@@ -10,6 +10,7 @@ score, extract, check uploads or read the environment itself, and must not impor
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from threading import Lock, RLock
@@ -22,6 +23,7 @@ from assistant.answer.evidence import ArticleTexts, Candidate
 from assistant.answer.extractive import Extracted
 from assistant.answer.streaming import AnswerRun, StreamEvent, events_of_run, events_of_whole, run_to_end
 from assistant.digest.build import DigestRequest, build_digest
+from assistant.digest.intent import digest_request_in
 from assistant.digest.model import Digest, DigestItem
 from assistant.doctor import Check
 from assistant.library import Briefing, LibraryPage, Removed
@@ -195,6 +197,12 @@ class BriefingService:
         ``lead`` gives the lead baseline instead (each briefing's first sentence), which the eval compares with.
         """
         return build_digest(request, self.retriever.lexical, self.embedder, self.retriever.retrieve, lead)
+
+    def digest_request(self, question: str, history: Sequence[dict[str, str]] = ()) -> DigestRequest | None:
+        """The digest a chat message asks for ("what's new", "catch me up on ...", "more about the second one"),
+        or ``None`` for a question to answer. Times in it are read against the newest briefing."""
+        dates = self.retriever.lexical.date_range()
+        return digest_request_in(question, history, date.fromisoformat(dates[1]) if dates else date.today())
 
     # ------------------------------------------------------------------------------ the index
     def stats(self) -> IndexStats:

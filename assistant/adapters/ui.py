@@ -26,6 +26,7 @@ from fastapi import FastAPI
 from starlette.routing import Mount
 
 from assistant.adapters.ui_article import ARTICLE_CSS, article_html, missing_article_html, serve_originals
+from assistant.adapters.ui_digest import digest_turn_values, with_dates
 from assistant.adapters.ui_render import (
     CSS,
     HOW_TO_INGEST,
@@ -222,6 +223,10 @@ class ChatAdapter:
         messages = [*messages, {"role": "user", "content": question}]
         reply = {"role": "assistant", "content": "_Searching the briefings…_"}
         yield "", [*messages, reply], transcript, answers, gr.skip()
+        routed = self._digest_turn(question, messages, transcript, answers, since, until)
+        if routed is not None:
+            yield routed
+            return
         text = ""
         try:
             for event in self.service.stream(question, transcript, since or None, until or None):
@@ -240,6 +245,27 @@ class ChatAdapter:
             log.exception("answering %r failed", question)
             failed = {**reply, "content": "Something went wrong on the server while answering; its log has details."}
             yield gr.skip(), [*messages, failed], transcript, answers, gr.skip()
+
+    def _digest_turn(
+        self,
+        question: str,
+        messages: list[dict[str, Any]],
+        transcript: list[dict[str, str]],
+        answers: dict[int, Answer],
+        since: str | None,
+        until: str | None,
+    ) -> tuple[Any, ...] | None:
+        """A "what's new / catch me up" message as a dated timeline (``ui_digest``); ``None`` for a question."""
+        try:
+            request = self.service.digest_request(question, transcript)
+            if request is None:
+                return None
+            digest = self.service.digest(with_dates(request, since, until))
+        except BriefingsError as error:
+            failed = [*messages, {"role": "assistant", "content": problem_markdown(error)}]
+            return gr.skip(), failed, transcript, answers, gr.skip()
+        chat, turns, answer = digest_turn_values(digest, question, messages, transcript)
+        return gr.skip(), chat, turns[-2 * MAX_TURNS :], {**answers, len(chat) - 1: answer}, self.sources_html(answer)
 
     def _finished(
         self,

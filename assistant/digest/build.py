@@ -27,6 +27,8 @@ from index.lexical import LexicalIndex
 
 MAX_LIMIT = 100
 MAX_TOPIC_CHARS = 500
+STORY_PASSAGES = 5  # the passages whose dates bound a story asked about without dates
+STORY_DAYS = 30  # how far from the best passage's date another passage's date may lie and still bound the story
 Retrieve = Callable[[str, int, str | None, str | None], list[Passage]]
 
 
@@ -38,6 +40,7 @@ class DigestRequest:
     since: str | None = None
     until: str | None = None
     limit: int = 10
+    story: bool = False  # no dates given: span the dates of the briefings that retrieval finds for the topic
 
 
 def build_digest(
@@ -51,7 +54,10 @@ def build_digest(
     dates = index.date_range()
     if dates is None:
         return _empty(request, topic, None, "The index holds no dated briefings yet: ingest some first.")
-    window = window_of(request.since, request.until, date.fromisoformat(dates[1]))
+    since, until = request.since, request.until
+    if request.story and topic and not since and not until:
+        since, until = _story_span(topic, retrieve) or (None, None)
+    window = window_of(since, until, date.fromisoformat(dates[1]))
     chunks = index.chunks_dated(window.since.isoformat(), window.until.isoformat())
     count = len({chunk.doc for chunk in chunks})
     if not count:
@@ -70,6 +76,19 @@ def build_digest(
     timings = {"read": (read - started) * 1000, "select": (time.perf_counter() - read) * 1000}
     timings["total"] = (time.perf_counter() - started) * 1000
     return Digest(topic, *_bounds(window), tuple(items), count, more, request.limit, note, timings)
+
+
+def _story_span(topic: str, retrieve: Retrieve) -> tuple[str, str] | None:
+    """First and last date of the briefings retrieval ranks highest for ``topic``: "catch me up on the Haneda
+    collision" is about that story's days, wherever they lie, not about the last week."""
+    found = [passage.chunk.date for passage in retrieve(topic, STORY_PASSAGES, None, None) if passage.chunk.date]
+    if not found:
+        return None
+    best = date.fromisoformat(
+        found[0]
+    )  # the best passage's day; others count only if near it (not a 2019 backgrounder)
+    near = sorted(day for day in found if abs((date.fromisoformat(day) - best).days) <= STORY_DAYS)
+    return near[0], near[-1]
 
 
 def _check(topic: str, limit: int) -> None:

@@ -7,11 +7,11 @@ dataclasses: nothing here selects, reads the index or renders.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import groupby
 from typing import Any
 
-from assistant.types import Citation
+from assistant.types import Answer, Citation
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,40 @@ class Digest:
     def heading(self) -> str:
         about = f" on {self.topic}" if self.topic else ""
         return f"Digest{about}, {self.since} to {self.until} ({self.briefings_in_window} briefings)"
+
+    def numbered(self) -> list[tuple[str, list[tuple[int, DigestItem]]]]:
+        """:meth:`days` with each item's number in the timeline (1 = oldest), as chat follow-ups name them."""
+        number, days = 0, []
+        for day, items in self.days():
+            numbered = []
+            for item in items:
+                number += 1
+                numbered.append((number, item))
+            days.append((day, numbered))
+        return days
+
+    def timeline_lines(self) -> list[str]:
+        """Plain lines for a chat transcript: the heading, then each day and its numbered items.
+
+        Follow-ups ("tell me more about the second one") are read back from this text (``digest.intent``), so
+        its shape is fixed here, once.
+        """
+        lines = [self.heading] + ([self.note] if self.note else [])
+        for day, items in self.numbered():
+            lines.append(day)
+            lines += [f"{number}. {item.text}" for number, item in items]
+        return lines
+
+    def as_answer(self, question: str) -> Answer:
+        """The digest as a chat answer: the timeline as its text, every item's citations numbered in order, so
+        the chat's sources pane shows each quote and opens its article at it."""
+        citations, number = [], 0
+        for item in self.items:
+            for citation in item.citations:
+                number += 1
+                citations.append(replace(citation, id=number))
+        text = "\n".join(self.timeline_lines())
+        return Answer(question, text, False, tuple(citations), (), "digest", dict(self.timings_ms))
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -186,3 +186,28 @@ def test_eval_scores_a_digest_set_beside_the_lead_baseline(digest_settings: Sett
     assert set(report["lead"]) == {"fact_recall@10", "fact_recall@20"}
     assert "recall@10" in ran.stdout and "lead@10" in ran.stdout
     assert "| target | measured | met |" in markdown.read_text(encoding="utf-8")
+
+
+def test_chat_routes_catch_me_up_to_a_timeline_and_follows_up_on_it(service: BriefingService) -> None:
+    from assistant.adapters.ui import ChatAdapter
+    from tests.assistant.test_ui_state import chat_turn
+
+    adapter = ChatAdapter(service)
+    session: dict[str, object] = {"messages": [], "transcript": [], "answers": {}}
+    chat_turn(adapter, "What's new on the Red Sea this week?", session)
+    shown = session["messages"][-1]["content"]  # type: ignore[index]
+    assert shown.startswith("**Digest on Red Sea, 2024-03-01 to 2024-03-07 ")
+    assert "**2024-03-06**" in shown and "1. Houthi rebels fired two missiles" in shown and "(2 briefings)" in shown
+    answer = list(session["answers"].values())[-1]  # type: ignore[attr-defined]
+    assert answer.mode == "digest" and [c.id for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    sources = str(session["sources"])
+    assert all(f'data-doc="{citation.doc}"' in sources for citation in answer.citations)  # each opens its article
+    assert session["transcript"][-1]["content"].splitlines()[0].startswith("Digest on Red Sea")  # type: ignore[index]
+
+    chat_turn(adapter, "tell me more about the first one", session)
+    more = session["messages"][-1]["content"]  # type: ignore[index]
+    assert more.startswith("**Digest on Houthi rebels fired two missiles")
+    assert "2024-03-01 to 2024-03-07" in more
+
+    chat_turn(adapter, "Which ship did the Houthi rebels attack?", session)
+    assert list(session["answers"].values())[-1].mode != "digest"  # type: ignore[attr-defined]
