@@ -36,18 +36,41 @@ def digest_command(
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many items (the most salient)")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print the digest object as JSON")] = False,
+    post_slack: Annotated[
+        str | None,
+        typer.Option(
+            "--post-slack",
+            metavar="CHANNEL",
+            help="Post it to this Slack channel (SLACK_BOT_TOKEN) instead of printing it; a channel gets each "
+            "topic's digest of a window once, so a scheduled re-run posts nothing new",
+        ),
+    ] = None,
     index: IndexOption = None,
     chroma_url: ChromaOption = None,
 ) -> None:
     """Catch up: the key sentences of a window's briefings, verbatim and cited, merged and grouped by day."""
     from assistant.service import BriefingService
 
-    service = BriefingService(settings_from(index=index, chroma_url=chroma_url))
-    digest = service.digest(DigestRequest(topic, since, until, limit))
-    if as_json:
+    settings = settings_from(index=index, chroma_url=chroma_url)
+    digest = BriefingService(settings).digest(DigestRequest(topic, since, until, limit))
+    if post_slack:
+        typer.echo(_post(settings, post_slack, digest))
+    elif as_json:
         typer.echo(json.dumps(digest.to_dict(), ensure_ascii=False, indent=2))
     else:
         typer.echo(timeline_text(digest))
+
+
+def _post(settings: Settings, channel: str, digest: Digest) -> str:
+    """One line for the log of a scheduled run: posted, already posted, or nothing to post."""
+    from assistant.adapters.slack.digest import post_digest
+
+    window = f"{digest.since} to {digest.until}"
+    if not digest.items:
+        return f"Nothing posted to {channel}: {digest.note or 'the digest is empty.'}"
+    if post_digest(settings, channel, digest):
+        return f"Posted the digest of {window} ({len(digest.items)} items) to {channel}"
+    return f"Already posted the digest of {window} to {channel}; nothing sent"
 
 
 def timeline_text(digest: Digest) -> str:

@@ -68,6 +68,7 @@ from assistant.adapters.slack.blocks import (
     text_message,
 )
 from assistant.adapters.slack.config import DEFAULT_API_URL, RedactSecrets, SlackConfig
+from assistant.adapters.slack.digest import answer_digest_command, digest_command
 from assistant.adapters.slack.feedback import FeedbackStore, Verdict
 from assistant.adapters.slack.state import (
     Conversations,
@@ -141,6 +142,9 @@ class Responder:
         question = question_text(command.get("text"))
         if not question:
             return  # the acknowledgement already showed how to ask
+        if (digest := digest_command(question)) is not None:  # "/briefings digest Red Sea since March 3"
+            await answer_digest_command(self, command, digest, client)
+            return
         user, channel = str(command.get("user_id", "")), str(command.get("channel_id", ""))
         answer, messages = await self.answer(question, [], user, f"{channel}:command", show_asker=True)
         for message in messages:
