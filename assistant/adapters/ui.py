@@ -27,6 +27,7 @@ from starlette.routing import Mount
 
 from assistant.adapters.ui_article import ARTICLE_CSS, article_html, missing_article_html, serve_originals
 from assistant.adapters.ui_digest import digest_turn_values, with_dates
+from assistant.adapters.ui_library import library_panel
 from assistant.adapters.ui_render import (
     CSS,
     HOW_TO_INGEST,
@@ -157,9 +158,11 @@ def build(service: BriefingService) -> gr.Blocks:
                         elem_id="b-upload",
                     )
                     upload_status = gr.Markdown(elem_id="b-upload-status")
+                article = gr.HTML(NO_ARTICLE, elem_id="b-article", js_on_load=ARTICLE_JS, render=False)
+                library_panel(blocks, service, article, header, adapter.header, UPLOAD_TYPES)
             with gr.Column(scale=2):
                 sources = gr.HTML(NO_SOURCES, elem_id="b-sources", js_on_load=SOURCES_JS)
-                article = gr.HTML(NO_ARTICLE, elem_id="b-article", js_on_load=ARTICLE_JS)
+                article.render()  # type: ignore[no-untyped-call]
 
         turn_inputs = [question, chat, transcript, answers, since, until]
         turn_outputs = [question, chat, transcript, answers, sources]

@@ -370,3 +370,53 @@ def test_an_uploaded_pdf_is_cited_by_page_and_opens_on_its_quote(
         href = download.get_attribute("href")
         assert httpx.get(f"{url}/{href}", timeout=60).content == pdf.read_bytes()
         page.goto("about:blank")  # closes Gradio's open connections, so the server stops at once
+
+
+@pytest.mark.browser
+def test_the_briefings_panel_lists_searches_opens_uploads_and_removes_after_asking(
+    page, fresh_service: BriefingService, corpus_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    with serving(fresh_service, ui_auth=("ann", "pw")) as url:
+        page.goto(url)
+        expect(page.locator("#b-library")).to_have_count(0)  # behind the UI's login, like the chat
+        assert page.request.post(f"{url}/login", form={"username": "ann", "password": "pw"}).ok
+        page.goto(url)
+        page.locator("#b-library").get_by_text("Briefings").first.click()
+        table = page.locator("#b-lib-table")
+        expect(table).to_contain_text(SEED_DOC)
+        expect(table).to_contain_text("2022-02-20")
+
+        harbour = tmp_path / "harbour.txt"
+        harbour.write_text(HARBOUR, encoding="utf-8")
+        with page.expect_file_chooser() as chooser:
+            page.locator("#b-lib-upload").click()
+        chooser.value.set_files(str(harbour))
+        expect(page.locator("#b-lib-status")).to_contain_text("Added harbour.txt")
+        expect(table).to_contain_text("harbour.txt")
+        expect(page.locator("#b-header")).to_contain_text("2 briefings indexed")
+
+        page.locator("#b-lib-search input, #b-lib-search textarea").first.fill("harbour")
+        expect(table).not_to_contain_text(SEED_DOC)
+        table.get_by_text("harbour.txt", exact=True).locator("visible=true").first.click()
+        expect(page.locator("#b-lib-doc input")).to_have_value("2024-03-01 · Harbour report (harbour.txt)")
+        page.locator("#b-lib-open").click()
+        expect(page.locator("#b-article")).to_contain_text("Port Elin reopened after 19 days")
+
+        page.locator("#b-lib-remove").click()
+        expect(page.locator("#b-lib-confirm")).to_have_text("Yes, remove harbour.txt")
+        page.locator("#b-lib-cancel").click()
+        expect(page.locator("#b-lib-status")).to_contain_text("Nothing was removed")
+        expect(page.locator("#b-lib-confirm")).to_be_hidden()
+        assert (corpus_dir / "harbour.txt").is_file()
+
+        page.locator("#b-lib-remove").click()
+        page.locator("#b-lib-confirm").click()
+        expect(page.locator("#b-lib-status")).to_contain_text("Removed harbour.txt")
+        expect(table).not_to_contain_text("harbour.txt")
+        expect(page.locator("#b-header")).to_contain_text("1 briefing indexed")
+        assert not (corpus_dir / "harbour.txt").exists()
+        ask(page, "How long was the harbour closed?")
+        expect(page.locator("#b-chat")).not_to_contain_text("19 days")
+        page.goto("about:blank")  # closes Gradio's open connections, so the server stops at once
