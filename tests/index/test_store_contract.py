@@ -132,6 +132,23 @@ def test_a_replica_sees_what_another_one_ingested(backend: Backend, corpus_dir: 
 
 
 @pytest.mark.usefixtures("fast_generation_checks")
+def test_a_running_replica_stops_citing_what_another_one_removed(backend: Backend, corpus_dir: Path) -> None:
+    (corpus_dir / "harbour.txt").write_text(HARBOUR)
+    writer, reader = backend.service("a"), backend.service("b")
+    writer.ingest([corpus_dir])
+    question = "How long was the Zanzibar harbour closed?"
+    assert reader.ask(question).citations[0].doc == "harbour.txt"
+
+    removed = writer.remove(["harbour.txt"])
+    assert [gone.doc for gone in removed] == ["harbour.txt"]
+    answer = reader.ask(question)
+    assert all(p.chunk.doc != "harbour.txt" for p in answer.passages)
+    assert all(c.doc != "harbour.txt" for c in answer.citations)
+    assert reader.ask(CARD_QUESTION).citations[0].doc == SEED_DOC  # the rest answers as before
+    assert reader.retriever.lexical.generation == writer.store.generation
+
+
+@pytest.mark.usefixtures("fast_generation_checks")
 def test_a_running_replica_follows_an_index_rebuilt_elsewhere(backend: Backend, corpus_dir: Path) -> None:
     writer, reader = backend.service("a"), backend.service("b")
     writer.ingest([corpus_dir])
