@@ -51,7 +51,7 @@ def list_command(
     rows = [_row(briefing) for briefing in page.briefings]
     widths = [max([len(name), *(len(row[column]) for row in rows)]) for column, name in enumerate(_COLUMNS[:-1])]
     for row in [list(_COLUMNS), *rows]:
-        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + row[-1])
+        typer.echo("  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]]))
     typer.echo(f"{page.total} briefing(s) in {service.settings.location.describe()}", err=True)
 
 
