@@ -109,7 +109,8 @@ class LibraryPanel:
             gone = self.service.remove([doc])
         except BriefingsError as error:
             return hidden, hidden, problem_markdown(error)
-        return hidden, hidden, "\n\n".join(literal_markdown(removed.describe().capitalize()) for removed in gone)
+        lines = [removed.describe() for removed in gone]  # "removed X (...)": the status starts a sentence
+        return hidden, hidden, "\n\n".join(literal_markdown(line[:1].upper() + line[1:]) for line in lines)
 
     def uploaded(self, path: str | None) -> str:
         if not path:

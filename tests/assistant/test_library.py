@@ -221,3 +221,19 @@ def test_removing_while_others_ask_gives_every_asker_an_answer(base_url: str, li
     assert "tide.txt" not in cited(after)
     grain = api("POST", f"{base_url}/api/ask", json={"question": "How many lorries were in the grain convoy?"}).json()
     assert "grain.txt" in cited(grain)
+
+
+def test_the_ui_panel_asks_before_removing_and_says_what_went(library: BriefingService) -> None:
+    """The panel's handlers as the page calls them (the browser test drives the same ones through Chromium)."""
+    from assistant.adapters.ui_library import LibraryPanel
+
+    panel = LibraryPanel(library)
+    rows, _ = panel.listed("convoy")
+    assert [row[1] for row in rows] == ["grain.txt"]
+    confirm, _, question = panel.asked("grain.txt")
+    assert confirm["visible"] is True and confirm["value"] == "Yes, remove grain.txt" and "grain.txt" in question
+    assert panel.kept()[2] == "Nothing was removed." and library.briefings().total == 3
+    assert "No article no-such.txt" in panel.removed("no-such.txt")[2] and library.briefings().total == 3
+    status = panel.removed(SEED_DOC)[2]
+    assert status.startswith("Removed ") and "deleted its file" in status
+    assert [row[1] for row in panel.listed("")[0]] == ["grain.txt", "tide.txt"]
