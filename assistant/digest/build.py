@@ -27,6 +27,7 @@ from index.lexical import LexicalIndex
 
 MAX_LIMIT = 100
 MAX_TOPIC_CHARS = 500
+TOPIC_PASSAGES = 30  # chunks retrieval finds for a topic in the window: the sentences a topic digest draws on
 STORY_PASSAGES = 5  # the passages whose dates bound a story asked about without dates
 STORY_DAYS = 30  # how far from the best passage's date another passage's date may lie and still bound the story
 Retrieve = Callable[[str, int, str | None, str | None], list[Passage]]
@@ -69,7 +70,7 @@ def build_digest(
     if lead:
         chosen, more = _lead(pool, topic, window, request.limit, retrieve)
     else:
-        subject = Topic(topic, embedder.embed_query(topic), index.idf) if topic else None
+        subject = _topic(topic, pool, window, embedder, index, retrieve) if topic else None
         chosen, more = choose(pool, subject, _previous_leads(index, embedder, window), request.limit)
     items = sorted((_item(pool, item) for item in chosen), key=lambda item: (item.date or "", -item.salience))
     note = "" if items else f"None of the {count} briefings dated {window.since} to {window.until} is about {topic!r}."
@@ -89,6 +90,20 @@ def _story_span(topic: str, retrieve: Retrieve) -> tuple[str, str] | None:
     )  # the best passage's day; others count only if near it (not a 2019 backgrounder)
     near = sorted(day for day in found if abs((date.fromisoformat(day) - best).days) <= STORY_DAYS)
     return near[0], near[-1]
+
+
+def _topic(
+    topic: str, pool: Pool, window: Window, embedder: Embedder, index: LexicalIndex, retrieve: Retrieve
+) -> Topic:
+    """The topic's vector and terms, and which of the window's sentences lie in chunks retrieval finds for it."""
+    passages = retrieve(topic, TOPIC_PASSAGES, *_bounds(window))
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for passage in passages:
+        spans.setdefault(passage.chunk.doc, []).append((passage.chunk.start, passage.chunk.end))
+    scope = np.array(
+        [any(start <= s.start < end for start, end in spans.get(s.doc, ())) for s in pool.sentences], dtype=bool
+    )
+    return Topic(topic, embedder.embed_query(topic), index.idf, scope)
 
 
 def _check(topic: str, limit: int) -> None:

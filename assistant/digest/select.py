@@ -7,13 +7,21 @@ Salience, as a reader of a week's briefings weighs it:
 - **lead**: news puts the news first, so an article's first sentences are its candidates (a topic digest
   looks at every sentence);
 - **novelty**: what the window before did not already say (one minus the closest of its lead sentences);
-- **topic**: how closely a sentence matches the topic, by meaning (cosine) and by words (idf-weighted share of
-  the topic's terms it holds); below ``TOPIC_MIN`` a sentence is not about the topic and never shown.
+- **topic**: only sentences of the chunks hybrid retrieval finds for the topic in the window are candidates
+  (BM25 and dense search together tell "Red Sea" from "red zone" better than one sentence vector can), ranked
+  by how closely each matches the topic, by meaning (cosine) and by words (idf-weighted share of the topic's
+  terms it holds); below ``TOPIC_MIN``, or far below the best match (``TOPIC_RELATIVE``), a sentence is not
+  about the topic and never shown.
+
+Coverage before depth: a first pass takes at most one item per story (no two items from different briefings
+within ``STORY_SIMILARITY``, one per briefing), so one big story cannot fill a week's digest; a second pass
+fills the remaining places in salience order.
 
 Near-duplicates are merged by meaning with the sentence vectors: an item's further citations are the best
 sentence of each other briefing within ``MERGE_SIMILARITY`` of it, and a candidate that close to an item
-already chosen is not chosen again. The weights and thresholds were set by reading sentence pairs, not fitted
-to any question set. Pure numpy over a :class:`Pool`; must not read the index or build adapters' output.
+already chosen is not chosen again. The weights and thresholds were set by reading sentence pairs and the
+digests of two windows (all of 2024-01-01 to 01-07, and "Red Sea" in the week after), never by searching for
+the figures of a question set. Pure numpy over a :class:`Pool`; must not read the index or build adapters' output.
 """
 
 from __future__ import annotations
@@ -29,9 +37,11 @@ from assistant.text.tokens import terms
 LEAD_SENTENCES = 3  # an article's candidates when there is no topic
 TOPIC_CANDIDATES = 300  # a topic digest's candidates: the sentences closest to the topic
 REPEAT_SIMILARITY = 0.6  # two briefings' sentences this close report the same development
+STORY_SIMILARITY = 0.4  # two briefings' leads this close tell one story (unrelated leads: 95% under 0.35)
 MERGE_SIMILARITY = 0.75  # this close, they say the same thing: one item, several citations
 SUPPRESS_SIMILARITY = 0.7  # a candidate this close to a chosen item adds nothing a reader would notice
 TOPIC_MIN = 0.3  # below this, a sentence is not about the topic
+TOPIC_RELATIVE = 0.65  # nor is one far below the best match: "red zone" when the best says "Red Sea"
 TOPIC_FLOOR = 0.15  # cosine under which a sentence is not looked at word by word (saves time)
 MAX_PER_BRIEFING = 2  # items from one briefing: a week's digest is about the week, not one long article
 MAX_CITATIONS = 8  # per item: enough to show the spread without a wall of links
@@ -45,6 +55,7 @@ class Topic:
     text: str
     vector: np.ndarray
     idf: Callable[[str], float]
+    scope: np.ndarray  # per pool row: whether its chunk is among those retrieval finds for the topic
 
 
 @dataclass(frozen=True)
@@ -74,32 +85,37 @@ def choose(pool: Pool, topic: Topic | None, previous: np.ndarray, limit: int) ->
         + WEIGHTS["novelty"] * novelty
         + WEIGHTS["topic"] * relevance
     )
+    ranked = np.argsort(-salience, kind="stable").tolist()
     chosen: list[Chosen] = []
-    for order in np.argsort(-salience, kind="stable").tolist():
-        head = int(candidates[order])
-        if _said_already(pool, head, chosen):
-            continue
-        if len(chosen) == limit:
-            return chosen, True
-        rows = _same_fact(pool, similarity[order], best_per_doc[order], head)
-        chosen.append(Chosen(head, rows, float(salience[order])))
+    taken: set[int] = set()
+    for per_briefing, too_close in ((1, STORY_SIMILARITY), (MAX_PER_BRIEFING, SUPPRESS_SIMILARITY)):
+        for order in ranked:  # first one item per story, then the remaining places in salience order
+            head = int(candidates[order])
+            if order in taken or _said_already(pool, head, chosen, per_briefing, too_close):
+                continue
+            if len(chosen) == limit:
+                return chosen, True
+            taken.add(order)
+            rows = _same_fact(pool, similarity[order], best_per_doc[order], head)
+            chosen.append(Chosen(head, rows, float(salience[order])))
     return chosen, False
 
 
-def _said_already(pool: Pool, head: int, chosen: list[Chosen]) -> bool:
-    """Whether an item already chosen says this, or its briefing has had its share of items.
+def _said_already(pool: Pool, head: int, chosen: list[Chosen], per_briefing: int, too_close: float) -> bool:
+    """Whether an item already chosen says this (or tells the same story, in the first pass), or its briefing
+    has had its share of items.
 
     Only sentences of different briefings are compared by vector: a stored sentence vector is pooled from its
     chunk's pass through the model, so sentences of one article share context and look alike (0.7 to 0.9)
     however different their facts.
     """
     doc = pool.doc_of[head]
-    if sum(pool.doc_of[item.head] == doc for item in chosen) >= MAX_PER_BRIEFING:
+    if sum(pool.doc_of[item.head] == doc for item in chosen) >= per_briefing:
         return True
     for item in chosen:
         if head in item.rows:
             return True
-        if pool.doc_of[item.head] != doc and float(pool.vectors[head] @ pool.vectors[item.head]) >= SUPPRESS_SIMILARITY:
+        if pool.doc_of[item.head] != doc and float(pool.vectors[head] @ pool.vectors[item.head]) >= too_close:
             return True
     return False
 
@@ -110,11 +126,11 @@ def _candidates(pool: Pool, topic: Topic | None) -> tuple[np.ndarray, np.ndarray
         rows = pool.leads(LEAD_SENTENCES)
         return rows, np.zeros(len(rows))
     cosine = pool.vectors @ topic.vector
-    rows = np.flatnonzero(cosine >= TOPIC_FLOOR)
+    rows = np.flatnonzero((cosine >= TOPIC_FLOOR) & topic.scope)
     if len(rows) > TOPIC_CANDIDATES:
         rows = rows[np.argpartition(-cosine[rows], TOPIC_CANDIDATES - 1)[:TOPIC_CANDIDATES]]
     relevance = np.array([_relevance(pool, row, float(cosine[row]), topic) for row in rows.tolist()])
-    keep = relevance >= TOPIC_MIN
+    keep = relevance >= max(TOPIC_MIN, TOPIC_RELATIVE * float(relevance.max(initial=0.0)))
     return rows[keep], relevance[keep]
 
 

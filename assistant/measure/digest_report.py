@@ -15,6 +15,8 @@ from assistant.measure.evaluation import format_metric
 TARGETS = (
     ("fact recall@20, a week, no topic", "week", "fact_recall@20", ">=", 0.5),
     ("fact recall@10, topic digests", "topic", "fact_recall@10", ">=", 0.7),
+    ("fact recall@20 ÷ lead baseline's, a week", "week", "lead_ratio@20", ">=", 1.5),
+    ("fact recall@10 ÷ lead baseline's, topic digests", "topic", "lead_ratio@10", ">=", 1.5),
     ("redundancy", "all", "redundancy", "<=", 0.05),
     ("window precision", "all", "window_precision", ">=", 1.0),
     ("quotes verified against the files", "all", "quote_verified", ">=", 1.0),
@@ -51,11 +53,23 @@ def digest_markdown(result: dict[str, Any]) -> list[str]:
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     for what, kind, key, comparison, target in TARGETS:
         source = result["digest"] if kind == "all" else result["by_kind"].get(kind)
-        value = None if source is None else source["latency_ms"][key] if key in ("p50", "p95") else source[key]
+        value = None if source is None else _value(source, key)
         met = "n/a" if value is None else "yes" if _meets(value, comparison, target) else "no"
         shown = _milliseconds(value) if key in ("p50", "p95") else format_metric(value)
         lines.append(f"| {what} {comparison} {target:g} | {shown} | {met} |")
     return lines
+
+
+def _value(source: dict[str, Any], key: str) -> float | None:
+    if key in ("p50", "p95"):
+        found: float | None = source["latency_ms"][key]
+        return found
+    if key.startswith("lead_ratio@"):
+        recall = f"fact_recall@{key.split('@')[1]}"
+        ours, lead = source[recall], source["lead"][recall]
+        return ours / lead if ours is not None and lead else None
+    found = source[key]
+    return found
 
 
 def _milliseconds(value: float | None) -> str:
