@@ -24,6 +24,9 @@ MIN_WORDS = 6  # shorter lines are datelines, bylines and captions ("Tainan, Tai
 MAX_WORDS = 70  # longer "sentences" are run-on lists or tables a reader cannot take in as one item
 TITLE_PREFIX = 40  # characters of the title enough to recognise the title line among the sentences
 _WORD = re.compile(r"\w+")
+_NOT_NEWS = re.compile(
+    r"\s*(?:clarification|correction|editor'?s note|related|more|read more|watch)\s*:", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,8 @@ def _sentences_of(chunk: StoredChunk) -> list[tuple[Sentence, np.ndarray | None]
         text = chunk.text[start - chunk.start : end - chunk.start]
         words = len(_WORD.findall(text))
         if words < MIN_WORDS or words > MAX_WORDS or (index == 0 and _is_title(chunk, start, end)):
+            continue
+        if text.rstrip().endswith("?") or _NOT_NEWS.match(text):  # a teaser or an editor's note, not a fact
             continue
         sentence_terms = frozenset(terms[index].split()) if terms is not None else None
         sentence = Sentence(chunk.doc, chunk.title, chunk.date, start, end, text, 0, sentence_terms)

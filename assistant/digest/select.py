@@ -44,6 +44,7 @@ TOPIC_MIN = 0.3  # below this, a sentence is not about the topic
 TOPIC_RELATIVE = 0.65  # nor is one far below the best match: "red zone" when the best says "Red Sea"
 TOPIC_FLOOR = 0.15  # cosine under which a sentence is not looked at word by word (saves time)
 MAX_PER_BRIEFING = 2  # items from one briefing: a week's digest is about the week, not one long article
+MERGE_TERMS = 0.5  # ...and share half the shorter sentence's terms
 MAX_CITATIONS = 8  # per item: enough to show the spread without a wall of links
 WEIGHTS = {"repetition": 1.0, "lead": 0.5, "novelty": 0.5, "topic": 2.0}
 
@@ -88,6 +89,7 @@ def choose(pool: Pool, topic: Topic | None, previous: np.ndarray, limit: int) ->
     ranked = np.argsort(-salience, kind="stable").tolist()
     chosen: list[Chosen] = []
     taken: set[int] = set()
+    cited: set[int] = set()
     for per_briefing, too_close in ((1, STORY_SIMILARITY), (MAX_PER_BRIEFING, SUPPRESS_SIMILARITY)):
         for order in ranked:  # first one item per story, then the remaining places in salience order
             head = int(candidates[order])
@@ -96,7 +98,7 @@ def choose(pool: Pool, topic: Topic | None, previous: np.ndarray, limit: int) ->
             if len(chosen) == limit:
                 return chosen, True
             taken.add(order)
-            rows = _same_fact(pool, similarity[order], best_per_doc[order], head)
+            rows = _same_fact(pool, similarity[order], best_per_doc[order], head, cited)
             chosen.append(Chosen(head, rows, float(salience[order])))
     return chosen, False
 
@@ -141,8 +143,7 @@ def _relevance(pool: Pool, row: int, cosine: float, topic: Topic) -> float:
     total = sum(topic.idf(term) for term in wanted)
     if not total:
         return cosine
-    sentence = pool.sentences[row]
-    held = sentence.terms if sentence.terms is not None else frozenset(terms(sentence.text))
+    held = _terms_of(pool, row)
     share = sum(topic.idf(term) for term in wanted if term in held) / total
     return 0.5 * cosine + 0.5 * share
 
@@ -166,16 +167,37 @@ def _novelty(vectors: np.ndarray, previous: np.ndarray) -> np.ndarray:
     return novelty
 
 
-def _same_fact(pool: Pool, similarity: np.ndarray, best_per_doc: np.ndarray, head: int) -> tuple[int, ...]:
-    """The head row, then each other briefing's closest sentence within ``MERGE_SIMILARITY``, closest first."""
+def _same_fact(
+    pool: Pool, similarity: np.ndarray, best_per_doc: np.ndarray, head: int, cited: set[int]
+) -> tuple[int, ...]:
+    """The head row, then each other briefing's closest sentence that says the same: within
+    ``MERGE_SIMILARITY`` and sharing at least ``MERGE_TERMS`` of the shorter one's terms (vectors pooled in
+    context make sentences of one story look alike; the same fact also shares its names and numbers). A
+    sentence already cited by another item is not cited again."""
     docs = np.flatnonzero(best_per_doc >= MERGE_SIMILARITY)
-    docs = docs[np.argsort(-best_per_doc[docs], kind="stable")][: MAX_CITATIONS - 1]
+    docs = docs[np.argsort(-best_per_doc[docs], kind="stable")]
     rows = [head]
     ends = [*pool.doc_starts.tolist()[1:], len(pool.sentences)]
     for doc in docs.tolist():
         start = int(pool.doc_starts[doc])
-        rows.append(start + int(np.argmax(similarity[start : ends[doc]])))
+        row = start + int(np.argmax(similarity[start : ends[doc]]))
+        if row not in cited and _shared_terms(pool, head, row) >= MERGE_TERMS:
+            rows.append(row)
+        if len(rows) == MAX_CITATIONS:
+            break
+    cited.update(rows)
     return tuple(rows)
+
+
+def _shared_terms(pool: Pool, first: int, second: int) -> float:
+    """Share of the shorter sentence's terms that the other holds too."""
+    a, b = (_terms_of(pool, row) for row in (first, second))
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+
+
+def _terms_of(pool: Pool, row: int) -> frozenset[str]:
+    sentence = pool.sentences[row]
+    return sentence.terms if sentence.terms is not None else frozenset(terms(sentence.text))
 
 
 def lead_rows(pool: Pool, doc_order: list[str], limit: int) -> list[int]:
