@@ -33,6 +33,8 @@ def test_one_bound_takes_the_other_from_the_default_week() -> None:
         ("December 24", date(2023, 12, 24)),  # no year: the latest such day on or before the newest briefing
         ("Monday", date(2024, 3, 25)),
         ("friday", NEWEST),
+        ("last monday", date(2024, 3, 25)),
+        ("last friday", date(2024, 3, 22)),  # "last": never the newest briefing's own day
         ("yesterday", date(2024, 3, 28)),
     ],
 )
