@@ -11,6 +11,8 @@ export ANONYMIZED_TELEMETRY := False
 NEWS   ?= ../shared/corpora/news-2024q1
 NEWS_INDEX ?= .briefings-news
 SEED_INDEX ?= .briefings-seed
+QUIZ   ?= ../shared/corpora/quiz-2022-2023/questions.jsonl
+READER ?= assistant/answer/reader_model
 
 .PHONY: install run test test-fast lint browser-deps clean calibrate figures
 
@@ -53,6 +55,35 @@ browser-deps:
 calibrate: install
 	$(BIN)/briefings ingest corpus $(NEWS)/articles --index $(NEWS_INDEX)
 	$(BIN)/briefings tune $(NEWS)/questions-dev.jsonl --index $(NEWS_INDEX) --out assistant/answer/model.json
+
+## Rebuild the reader model from scratch (fixed seed): generated pairs, fit, int8 ONNX, then its thresholds on the
+## news dev questions only. About 45 minutes on 2 CPU cores; see assistant/answer/reader_model/READER.md
+.PHONY: train-reader tune-reader ablation
+train-reader: install
+	$(BIN)/briefings train --news $(NEWS) --quiz $(QUIZ) --out $(READER)
+	$(MAKE) tune-reader
+
+## Fit the reader's answer and span thresholds on the news dev questions (seed + news articles as the pool)
+tune-reader: install
+	$(BIN)/briefings ingest corpus $(NEWS)/articles --index $(NEWS_INDEX)
+	$(BIN)/briefings tune-reader $(NEWS)/questions-dev.jsonl --index $(NEWS_INDEX) --reader $(READER) \
+		--report docs/eval/reader-tune.json
+
+## The rules against the reader on every set (docs/eval/ablation/), gathered into docs/eval/ablation.md
+ablation: install
+	mkdir -p docs/eval/ablation
+	$(BIN)/briefings ingest corpus --index $(SEED_INDEX)
+	$(BIN)/briefings ingest corpus $(NEWS)/articles --index $(NEWS_INDEX)
+	for a in rules reader; do \
+		$(BIN)/briefings eval corpus/questions.jsonl --index $(SEED_INDEX) --answerer $$a --casual --json docs/eval/ablation/$$a-seed.json && \
+		$(BIN)/briefings eval robustness/casual.jsonl --index $(SEED_INDEX) --answerer $$a --json docs/eval/ablation/$$a-seed-casual.json && \
+		$(BIN)/briefings eval corpus/conversations.jsonl --index $(SEED_INDEX) --answerer $$a --json docs/eval/ablation/$$a-seed-conversations.json && \
+		$(BIN)/briefings eval robustness/conversations.jsonl --index $(SEED_INDEX) --answerer $$a --json docs/eval/ablation/$$a-robustness-conversations.json && \
+		$(BIN)/briefings eval corpus/questions.jsonl --index $(NEWS_INDEX) --answerer $$a --json docs/eval/ablation/$$a-seed-among-news.json && \
+		$(BIN)/briefings eval $(NEWS)/questions-dev.jsonl --index $(NEWS_INDEX) --answerer $$a --casual --json docs/eval/ablation/$$a-news-dev.json \
+		|| exit 1; \
+	done
+	$(BIN)/briefings ablation docs/eval/ablation --tuned docs/eval/reader-tune.json --out docs/eval/ablation.md
 
 ## Measure the README's quality figures, one JSON report each, into docs/eval/
 figures: install

@@ -44,7 +44,7 @@ class Check:
 
 def checks(settings: Settings, open_store: Callable[[], ChunkStore]) -> list[Check]:
     """Every check in order; ``open_store`` opens the index as the service would (loading the embedder)."""
-    found = [python_check(), model_check(settings), scoring_model_check(settings)]
+    found = [python_check(), model_check(settings), scoring_model_check(settings), reader_check(settings)]
     models_ok = found[1].status == "ok"
     found += index_checks(settings, open_store) if models_ok else [_skipped("index", "the embedding model")]
     found += [chromium_check(), slack_check(settings)]
@@ -77,6 +77,21 @@ def scoring_model_check(settings: Settings) -> Check:
         fix = "unset BRIEFINGS_SCORING_MODEL, or write one with `briefings tune --out`"
         return Check("answer model", "fail", f"cannot be read ({error})", fix)
     return Check("answer model", "ok", str(settings.scoring_model or "the shipped assistant/answer/model.json"))
+
+
+def reader_check(settings: Settings) -> Check:
+    """The reader model's files are there and match their card (the checksum is read, nothing is loaded)."""
+    from assistant.answer.reader import MODEL_DIR, MODEL_FILE, REBUILD, read_meta, sha256_of
+
+    folder = settings.reader_model or MODEL_DIR
+    try:
+        meta = read_meta(folder)
+    except BriefingsError as error:
+        return Check("reader model", "fail" if settings.answerer == "reader" else "warn", str(error), REBUILD)
+    if sha256_of(folder / MODEL_FILE) != meta.get("sha256"):
+        return Check("reader model", "fail", f"{folder / MODEL_FILE} does not match its reader.json", REBUILD)
+    thresholds = meta.get("thresholds") or "none fitted (defaults)"
+    return Check("reader model", "ok", f"{folder / MODEL_FILE}, thresholds {thresholds}")
 
 
 def index_checks(settings: Settings, open_store: Callable[[], ChunkStore]) -> list[Check]:

@@ -21,6 +21,7 @@ from assistant.answer.confidence import Model, load_model
 from assistant.answer.conversation import History, Turn
 from assistant.answer.evidence import ArticleTexts, Candidate
 from assistant.answer.extractive import Extracted
+from assistant.answer.reader import MODEL_DIR, Reader
 from assistant.answer.streaming import AnswerRun, StreamEvent, events_of_run, events_of_whole, run_to_end
 from assistant.digest.build import DigestRequest, build_digest
 from assistant.digest.intent import digest_request_in
@@ -99,6 +100,12 @@ class BriefingService:
     @cached_property
     def model(self) -> Model:
         return load_model(self.settings.scoring_model)
+
+    @cached_property
+    def reader(self) -> Reader:
+        with self._load_lock:
+            folder = self.settings.reader_model or MODEL_DIR
+            return Reader(folder, threads=min(self.settings.threads, 2))
 
     @cached_property
     def _llm_answerers(self) -> LlmAnswerers:

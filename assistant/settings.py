@@ -101,13 +101,16 @@ class Settings(BaseSettings):
     )
     answerer: Literal["reader", "rules"] = Field(
         "rules",
-        description="What picks the answer: the trained reader model (default) or the earlier hand-written rules.",
+        description="What picks the answer: the fitted rules (default) or the reader model trained here (`reader`).",
     )
     reader_model: Path | None = Field(
         None, description="Folder of a reader built by `briefings train`; unset = the shipped one."
     )
     reader_sentences: int = Field(
         8, ge=1, le=40, description="Best-ranked evidence sentences the reader reads for each question."
+    )
+    reader_pool: int = Field(
+        20, ge=1, le=50, description="Passages retrieved for the reader to rerank; the best `passages` are shown."
     )
     max_question_chars: int = Field(MAX_QUESTION_CHARS, ge=10, description="Longest question accepted.")
     api_token: str | None = Field(

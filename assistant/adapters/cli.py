@@ -24,6 +24,7 @@ from assistant.adapters.cli_digest import add_digest_commands
 from assistant.adapters.cli_doctor import add_doctor_command, show_version
 from assistant.adapters.cli_library import YesOption, add_library_commands
 from assistant.adapters.cli_measure import add_measure_commands
+from assistant.adapters.cli_train import add_train_commands
 from assistant.errors import BriefingsError, EmptyCorpus
 
 app = typer.Typer(
@@ -129,6 +130,12 @@ def eval_command(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the report object here")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="Write a Markdown report (+ PNG chart) here")] = None,
     llm: LlmOption = None,
+    casual: Annotated[
+        bool, typer.Option("--casual", help="Also ask every question as people type it; report both side by side")
+    ] = False,
+    answerer: Annotated[
+        str | None, typer.Option("--answerer", help="rules (default) or reader: what picks the answer")
+    ] = None,
 ) -> None:
     """Score answers, citations, abstention and latency against a question set (or digests against a digest set)."""
     from assistant.measure.digest_eval import is_digest_set
@@ -141,8 +148,8 @@ def eval_command(
     from assistant.measure.evaluation import evaluate
     from assistant.service import BriefingService
 
-    settings = settings_from(index=index, chroma_url=chroma_url, llm=llm)
-    result = evaluate(BriefingService(settings), questions, show_progress=sys.stderr.isatty())
+    settings = settings_from(index=index, chroma_url=chroma_url, llm=llm, answerer=answerer)
+    result = evaluate(BriefingService(settings), questions, show_progress=sys.stderr.isatty(), casual=casual)
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2))
@@ -247,6 +254,7 @@ add_library_commands(app)
 add_doctor_command(app)
 add_digest_commands(app)
 add_measure_commands(app)  # after the everyday verbs: `briefings --help` lists commands in this order
+add_train_commands(app)
 
 
 def run() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -103,8 +104,8 @@ def tune_reader_command(
     observed = observe(service, questions)
     thresholds = fit_thresholds(observed)
     checked = cross_validated(observed)
-    write_thresholds(folder, thresholds.answer, thresholds.span)
-    fitted = {"answer": thresholds.answer, "span": thresholds.span}
+    fitted = asdict(thresholds)
+    write_thresholds(folder, fitted)
     typer.echo(f"thresholds {fitted} written to {folder}; cross-validated: {json.dumps(checked)}")
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)

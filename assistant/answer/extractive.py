@@ -43,6 +43,7 @@ class Extracted:
     closest: tuple[Citation, ...] = ()
     alternatives: tuple[Alternative, ...] = ()
     features: dict[str, float] = field(default_factory=dict)  # what the abstention model was shown
+    passage_order: tuple[str, ...] = ()  # chunk ids as the reader ranks them (empty: keep retrieval's order)
 
 
 def extract_answer(
@@ -88,7 +89,7 @@ def extract_answer(
     values = _disagreeing_values(best, span.text(best.text), ranked, shape, query, use_spacy)
     if len(values) == 1:
         return Extracted(values[0][1], False, citations, probability, features=features)
-    text, citations, alternatives = _newest_with_alternatives(values, citations, articles)
+    text, citations, alternatives = newest_with_alternatives(values, citations, articles)
     return Extracted(text, False, citations, probability, features=features, alternatives=alternatives)
 
 
@@ -121,7 +122,7 @@ def _disagreeing_values(
             continue
         span = best_span(candidate.text, candidate.typed, shape, query, use_spacy)
         other = span.text(candidate.text) if span is not None else None
-        if other is None or normal_words(other) in seen_values or _same_value(other, value):
+        if other is None or normal_words(other) in seen_values or same_value(other, value):
             continue
         values.append((candidate, other))
         seen_docs.add(candidate.doc)
@@ -129,7 +130,7 @@ def _disagreeing_values(
     return values
 
 
-def _newest_with_alternatives(
+def newest_with_alternatives(
     values: list[tuple[Candidate, str]], citations: tuple[Citation, ...], articles: ArticleTexts
 ) -> tuple[str, tuple[Citation, ...], tuple[Alternative, ...]]:
     """The newest article's value as the answer, cited first; the others as alternatives with their citations."""
@@ -175,7 +176,7 @@ def cite_candidate(number: int, candidate: Candidate, articles: ArticleTexts) ->
     )
 
 
-def _same_value(one: str, other: str) -> bool:
+def same_value(one: str, other: str) -> bool:
     """ "Washington" and "Washington state" say the same; so do "$35" and "35"."""
     a, b = f" {normal_words(one)} ", f" {normal_words(other)} "
     return a in b or b in a

@@ -109,12 +109,13 @@ def answer_extractively(
         with stage("decide"):
             extracted = decide(parts, question, evidence, evidence.ranked, abstain_below)
     finished = time.perf_counter()
+    passages = reranked(evidence.passages, extracted.passage_order)[: parts.settings.passages]
     return Answer(
         question=question,
         answer=extracted.text,
         abstained=extracted.abstained,
         citations=extracted.citations,
-        passages=tuple(evidence.passages),
+        passages=tuple(passages),
         mode="extractive",
         timings_ms={
             "retrieve": evidence.retrieve_ms,
@@ -129,6 +130,14 @@ def answer_extractively(
     )
 
 
+def reranked(passages: list[Passage], order: Sequence[str]) -> list[Passage]:
+    """Passages holding the reader's best sentences first (in its order), then the rest as retrieved."""
+    if not order:
+        return passages
+    place = {chunk_id: rank for rank, chunk_id in enumerate(order)}
+    return sorted(passages, key=lambda passage: place.get(passage.chunk.id, len(place)))
+
+
 def decide(
     parts: AnswerParts, question: str, evidence: Evidence, ranked: list[Candidate], abstain_below: float | None = None
 ) -> Extracted:
@@ -136,8 +145,10 @@ def decide(
     focus = evidence.focus
     settings = parts.settings
     if settings.answerer == "reader":
-        reads = read_candidates(parts.reader, focus, shortlist(ranked, settings.reader_sentences), evidence.said)
-        return decide_by_reader(reads, parts.articles, Thresholds.of(parts.reader), abstain_below)
+        fitted = Thresholds.of(parts.reader)
+        candidates = shortlist(ranked, settings.reader_sentences)
+        reads = read_candidates(parts.reader, focus, candidates, evidence.said, fitted.weight)
+        return decide_by_reader(reads, parts.articles, fitted, abstain_below)
     shape = question_shape(question)
     return extract_answer(
         ranked,
@@ -168,7 +179,9 @@ def find_evidence(
     unanswerable question looks like).
     """
     started = time.perf_counter()
-    passages_wanted = parts.settings.passages
+    settings = parts.settings
+    reading = settings.answerer == "reader"  # the reader reranks a wider pool, then the best are shown
+    passages_wanted = max(settings.passages, settings.reader_pool) if reading else settings.passages
     query = standalone_question(question, history)
     follow_up = bool(history) and is_follow_up(question)
     passages = parts.retriever.retrieve(query, passages_wanted, since, until, exclude)
@@ -190,6 +203,8 @@ def rank_evidence(
 ) -> list[Candidate]:
     """Candidate sentences from the top passages, scored and best first."""
     shape = question_shape(question)
-    candidates = gather(passages, parts.settings.evidence_passages)
+    settings = parts.settings
+    limit = max(settings.evidence_passages, settings.reader_pool) if settings.answerer == "reader" else None
+    candidates = gather(passages, limit or settings.evidence_passages)
     weights = parts.model.weights
     return score(candidates, question, query, shape, parts.retriever.lexical, weights, parts.embedder, said)

@@ -49,13 +49,13 @@ class Reader:
     def __init__(self, folder: Path = MODEL_DIR, threads: int | None = None) -> None:
         self.meta = read_meta(folder)
         model = folder / MODEL_FILE
-        if _sha256(model) != self.meta.get("sha256"):
+        if sha256_of(model) != self.meta.get("sha256"):
             raise ReaderUnavailable(f"The reader model {model} does not match {folder / META_FILE}: {REBUILD}")
         self._session = _session(model, threads)
         self._tokenizer = _tokenizer(int(self.meta.get("max_tokens", 96)))
 
     @property
-    def thresholds(self) -> dict[str, float]:
+    def thresholds(self) -> dict[str, Any]:
         return dict(self.meta.get("thresholds") or {})
 
     def read(self, question: str, sentences: list[str]) -> list[Reading]:
@@ -89,10 +89,10 @@ def read_meta(folder: Path) -> dict[str, Any]:
     return meta
 
 
-def write_thresholds(folder: Path, answer: float, span: float) -> None:
+def write_thresholds(folder: Path, fitted: dict[str, Any]) -> None:
     """Record fitted thresholds in ``reader.json`` (the model file, and so its checksum, is untouched)."""
     meta = read_meta(folder)
-    meta["thresholds"] = {"answer": answer, "span": span}
+    meta["thresholds"] = fitted
     (folder / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
@@ -153,7 +153,7 @@ def _tokenizer(max_tokens: int) -> Any:
     return tokenizer
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

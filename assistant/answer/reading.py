@@ -22,13 +22,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.answer.evidence import ArticleTexts, Candidate
-from assistant.answer.extractive import CLOSEST_CITATIONS, MAX_CITATIONS, Extracted, cite_candidate
+from assistant.answer.extractive import (
+    CLOSEST_CITATIONS,
+    MAX_CITATIONS,
+    Extracted,
+    cite_candidate,
+    newest_with_alternatives,
+    same_value,
+)
 from assistant.answer.reader import Reader, Reading
 from assistant.types import ABSTAIN_TEXT, Citation
 
 SEMANTIC_EXTRA = 4  # nearest-by-meaning sentences read beside the ranking's shortlist
 REPEAT_PENALTY = 3.0  # logit taken from a sentence whose span repeats an answer already given
-CITATION_MARGIN = 1.5  # further sentences are cited when their logit is this close to the best one's
+CITATION_MARGIN = 1.5  # further sentences are cited when their combined score is this close to the best one's
 MAX_SPAN_WORDS = 8
 DEFAULT_ANSWER_THRESHOLD = 0.5
 DEFAULT_SPAN_THRESHOLD = 0.5
@@ -36,15 +43,43 @@ DEFAULT_SPAN_THRESHOLD = 0.5
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Fitted by ``briefings tune-reader``; the answer threshold is a probability of the best sentence."""
+    """How reads become a decision, fitted by ``briefings tune-reader`` (the defaults trust the reader alone).
+
+    ``weight`` scales the reader's logit added to the evidence ranking's score (the reader reranks, the
+    fitted ranking still counts); ``coefficients`` and ``bias`` make a logistic P(the best sentence answers)
+    from the best sentence's combined score, its reader logit and its lead over the runner-up; ``answer`` is
+    the threshold on that probability and ``span`` the one on the reader's span confidence.
+    """
 
     answer: float = DEFAULT_ANSWER_THRESHOLD
     span: float = DEFAULT_SPAN_THRESHOLD
+    weight: float = 1.0
+    coefficients: tuple[float, float, float] = (0.0, 1.0, 0.0)
+    bias: float = 0.0
 
     @classmethod
     def of(cls, reader: Reader) -> Thresholds:
         found = reader.thresholds
-        return cls(found.get("answer", DEFAULT_ANSWER_THRESHOLD), found.get("span", DEFAULT_SPAN_THRESHOLD))
+        return cls(
+            found.get("answer", DEFAULT_ANSWER_THRESHOLD),
+            found.get("span", DEFAULT_SPAN_THRESHOLD),
+            found.get("weight", 1.0),
+            tuple(found.get("coefficients", (0.0, 1.0, 0.0))),
+            found.get("bias", 0.0),
+        )
+
+    def confidence(self, reads: list[Read]) -> float:
+        """P(the best read answers) under the fitted logistic; 0 without reads."""
+        if not reads:
+            return 0.0
+        a, b, c = self.coefficients
+        logit = self.bias + a * reads[0].score + b * reads[0].logit + c * lead(reads)
+        return _probability(logit)
+
+
+def lead(reads: list[Read]) -> float:
+    """How far the best read's combined score is ahead of the next one (0 when it stands alone)."""
+    return reads[0].score - reads[1].score if len(reads) > 1 else 0.0
 
 
 @dataclass
@@ -54,6 +89,7 @@ class Read:
     candidate: Candidate
     reading: Reading
     logit: float
+    score: float = 0.0  # the ranking's score plus the weighted logit: what orders the reads
 
     @property
     def span_text(self) -> str | None:
@@ -70,8 +106,11 @@ def shortlist(ranked: list[Candidate], size: int) -> list[Candidate]:
     return chosen + rest[:SEMANTIC_EXTRA]
 
 
-def read_candidates(reader: Reader, question: str, candidates: list[Candidate], said: Sequence[str]) -> list[Read]:
-    """Every candidate read, best first; answers the conversation already gave are read down."""
+def read_candidates(
+    reader: Reader, question: str, candidates: list[Candidate], said: Sequence[str], weight: float = 1.0
+) -> list[Read]:
+    """Every candidate read, best first by ranking score plus ``weight`` × logit; answers the conversation
+    already gave are read down."""
     readings = reader.read(question, [c.text for c in candidates])
     earlier = [_plain(answer) for answer in said if answer.strip()]
     reads = []
@@ -80,8 +119,9 @@ def read_candidates(reader: Reader, question: str, candidates: list[Candidate], 
         span = read.span_text
         if span and any(_plain(span) in answer or answer in _plain(span) for answer in earlier):
             read.logit -= REPEAT_PENALTY
+        read.score = candidate.score + weight * read.logit
         reads.append(read)
-    reads.sort(key=lambda r: r.logit, reverse=True)
+    reads.sort(key=lambda r: r.score, reverse=True)
     return reads
 
 
@@ -91,21 +131,54 @@ def decide_by_reader(
     """The answer the reads support, or a refusal showing the closest sentences."""
     if not reads:
         return Extracted(ABSTAIN_TEXT, True, (), 0.0)
-    best = reads[0]
-    probability = _probability(best.logit)
+    order = tuple(dict.fromkeys(read.candidate.passage.chunk.id for read in reads))
+    probability = thresholds.confidence(reads)
     cited = _citations(reads, articles, MAX_CITATIONS)
     threshold = thresholds.answer if answer_threshold is None else answer_threshold
     if probability < threshold or not cited:
-        return Extracted(ABSTAIN_TEXT, True, (), probability, _citations(reads, articles, CLOSEST_CITATIONS, True))
-    span = best.span_text
-    short = (
-        span is not None
-        and best.reading.span_probability >= thresholds.span
-        and len(span.split()) <= MAX_SPAN_WORDS
-        and _plain(span) != _plain(best.candidate.text)
-    )
-    text = _tidy(span) if short and span is not None else best.candidate.text
-    return Extracted(text, False, cited, probability)
+        closest = _citations(reads, articles, CLOSEST_CITATIONS, True)
+        return Extracted(ABSTAIN_TEXT, True, (), probability, closest, passage_order=order)
+    values = _disagreeing_values(reads, thresholds)
+    if not values:  # no span the reader is sure of: the whole sentence, which says it in its own words
+        return Extracted(reads[0].candidate.text, False, cited, probability, passage_order=order)
+    if len(values) == 1:
+        return Extracted(values[0][1], False, cited, probability, passage_order=order)
+    text, cited, alternatives = newest_with_alternatives(values, cited, articles)
+    return Extracted(text, False, cited, probability, alternatives=alternatives, passage_order=order)
+
+
+def short_span(read: Read, thresholds: Thresholds) -> str | None:
+    """The read's span as a short answer, if the reader is sure enough of it and it is short."""
+    span = read.span_text
+    if span is None or read.reading.span_probability < thresholds.span or len(span.split()) > MAX_SPAN_WORDS:
+        return None
+    return _tidy(span) if _plain(span) != _plain(read.candidate.text) else None
+
+
+def _disagreeing_values(reads: list[Read], thresholds: Thresholds) -> list[tuple[Candidate, str]]:
+    """The best read's value, and a different value from each other dated briefing the reader rates as well
+    (within the citation margin): "40 people" on Wednesday, "35 people" on Monday."""
+    best = reads[0]
+    value = short_span(best, thresholds)
+    if value is None:
+        return []
+    values = [(best.candidate, value)]
+    if best.candidate.date is None:
+        return values
+    seen_docs, seen_dates = {best.candidate.doc}, {best.candidate.date}
+    for read in reads[1:]:
+        if read.score < best.score - CITATION_MARGIN or _probability(read.logit) < DEFAULT_ANSWER_THRESHOLD:
+            break
+        other = short_span(read, thresholds)
+        candidate = read.candidate
+        if other is None or candidate.doc in seen_docs or candidate.date is None or candidate.date in seen_dates:
+            continue
+        if any(same_value(other, known) for _, known in values):
+            continue
+        values.append((candidate, other))
+        seen_docs.add(candidate.doc)
+        seen_dates.add(candidate.date)
+    return values
 
 
 def _citations(reads: list[Read], articles: ArticleTexts, limit: int, closest: bool = False) -> tuple[Citation, ...]:
@@ -113,7 +186,7 @@ def _citations(reads: list[Read], articles: ArticleTexts, limit: int, closest: b
     chosen: list[Citation] = []
     quotes: set[str] = set()
     for read in reads:
-        if len(chosen) >= limit or (not closest and read.logit < reads[0].logit - CITATION_MARGIN):
+        if len(chosen) >= limit or (not closest and read.score < reads[0].score - CITATION_MARGIN):
             break
         if read.candidate.text in quotes:
             continue

@@ -1,14 +1,15 @@
-"""Fit the reader's two thresholds (``briefings tune-reader``), and report them cross-validated.
+"""Fit how the reader's reads become a decision (``briefings tune-reader``), and report it cross-validated.
 
-The reader says how likely its best sentence answers; the *answer threshold* turns that into "answer or
-refuse", and the *span threshold* into "short answer or whole sentence". Both are fitted on what the real
-answer path shows for each question of a development set, never abstaining, plus the same questions with
-their evidence articles hidden ("topic present, answer absent": the corpus no longer holds the answer), so the
-refusals it learns are the hard kind:
+Four numbers, in this order, from what the real answer path reads for each question of a development set,
+plus the same questions with their evidence articles hidden ("topic present, answer absent": the corpus no
+longer holds the answer), so the refusals it learns are the hard kind:
 
-* answer threshold: the one that helps a reader most — a right answer +1, a wrong one shown −1, a correct
-  refusal +1, an answer to what the corpus cannot answer −1;
-* span threshold: the lowest span confidence at which short answers are right at least
+* **weight** of the reader's logit added to the evidence ranking's score: the one whose best read most often
+  holds the answer (a small grid; ties go to the smaller weight);
+* **abstention**: a logistic regression for "the best read holds the answer" over its combined score, its
+  logit and its lead over the runner-up, and the threshold on it that helps a reader most — a right answer
+  +1, a wrong one shown −1, a correct refusal +1, an answer to what the corpus cannot answer −1;
+* **span threshold**: the lowest span confidence at which short answers are right at least
   :data:`SPAN_PRECISION` of the time (never short, if none reaches it).
 
 Figures on the fitting set itself would flatter, so :func:`cross_validated` fits on k−1 folds and scores the
@@ -22,7 +23,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.answer.reading import MAX_SPAN_WORDS, Thresholds, read_candidates, shortlist
+import numpy as np
+
+from assistant.answer.reading import Read, Thresholds, read_candidates, short_span, shortlist
 from assistant.measure.evaluation import contains_answer
 from assistant.measure.questions import evidence_docs, load_question_set
 
@@ -30,24 +33,35 @@ SPAN_PRECISION = 0.9
 MIN_SHORT_ANSWERS = 5
 HIDDEN_ANSWER_DEPTH = 10
 FOLDS = 5
+WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+ANY_SPAN = Thresholds(answer=0.0, span=0.0)  # to see every span the answer step could show, however unsure
+STEPS, RATE, L2 = 2000, 0.1, 0.01
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One read candidate: its ranking score and logit, and whether its sentence and its span hold a gold."""
+
+    ranking: float
+    logit: float
+    holds: bool
+    span_probability: float
+    span_right: bool
+    span_usable: bool
 
 
 @dataclass(frozen=True)
 class Observed:
-    """What the reader made of one question (never abstaining), and whether each way of showing it is right."""
+    """What the reader read for one question (never abstaining)."""
 
     qid: str
     answerable: bool
-    probability: float
-    sentence_right: bool
-    span_probability: float
-    span_right: bool
-    span_usable: bool  # short enough and not the whole sentence
+    seen: tuple[Seen, ...]
 
 
 def observe(service: Any, paths: list[Path], hide_evidence: bool = True) -> list[Observed]:
     """One observation per question, and one more per answerable question with its evidence hidden."""
-    seen: list[Observed] = []
+    found: list[Observed] = []
     for path in paths:
         for item in load_question_set(path):
             if "turns" in item:
@@ -58,11 +72,11 @@ def observe(service: Any, paths: list[Path], hide_evidence: bool = True) -> list
             sources = evidence_docs(item)
             if hide_evidence and answerable and sources:
                 asked.append((sources, False))
-            for hidden, still_answerable in asked:
-                found = _observe_one(service, str(item["id"]), str(item["question"]), golds, hidden, still_answerable)
-                if found is not None:
-                    seen.append(found)
-    return seen
+            for hidden, still in asked:
+                one = _observe_one(service, str(item["id"]), str(item["question"]), golds, hidden, still)
+                if one is not None:
+                    found.append(one)
+    return found
 
 
 def _observe_one(
@@ -71,86 +85,124 @@ def _observe_one(
     evidence = service.evidence(question, [], exclude=hidden)
     if hidden and any(contains_answer(c.text, golds) for c in evidence.ranked[:HIDDEN_ANSWER_DEPTH]):
         return None  # another article holds the answer too: not a question the corpus cannot answer
-    reads = read_candidates(
-        service.reader, evidence.focus, shortlist(evidence.ranked, service.settings.reader_sentences), evidence.said
-    )
-    if not reads:
-        return Observed(qid, answerable, 0.0, False, 0.0, False, False)
-    best = reads[0]
-    span = best.span_text or ""
-    return Observed(
-        qid + ("-hidden" if hidden else ""),
-        answerable,
-        1.0 / (1.0 + pow(2.718281828, -best.logit)),
-        answerable and contains_answer(best.candidate.text, golds),
-        best.reading.span_probability,
+    candidates = shortlist(evidence.ranked, service.settings.reader_sentences)
+    reads = read_candidates(service.reader, evidence.focus, candidates, evidence.said, 0.0)
+    return Observed(qid + ("-hidden" if hidden else ""), answerable, tuple(_seen(r, golds, answerable) for r in reads))
+
+
+def _seen(read: Read, golds: list[str], answerable: bool) -> Seen:
+    span = short_span(read, ANY_SPAN) or ""
+    return Seen(
+        read.candidate.score,
+        read.logit,
+        answerable and contains_answer(read.candidate.text, golds),
+        read.reading.span_probability,
         answerable and bool(span) and contains_answer(span, golds),
-        bool(span) and len(span.split()) <= MAX_SPAN_WORDS and span.strip() != best.candidate.text.strip(),
+        bool(span),
     )
+
+
+def ordered(o: Observed, weight: float) -> list[Seen]:
+    return sorted(o.seen, key=lambda s: s.ranking + weight * s.logit, reverse=True)
+
+
+def features(o: Observed, weight: float) -> list[float]:
+    """Combined score, logit and lead of the best read: what :meth:`Thresholds.confidence` weighs."""
+    reads = ordered(o, weight)
+    if not reads:
+        return [0.0, -10.0, 0.0]
+    scores = [s.ranking + weight * s.logit for s in reads]
+    return [scores[0], reads[0].logit, scores[0] - scores[1] if len(scores) > 1 else 0.0]
 
 
 def fit_thresholds(observed: list[Observed]) -> Thresholds:
-    return Thresholds(answer=_answer_threshold(observed), span=_span_threshold(observed))
+    answerable = [o for o in observed if o.answerable and o.seen]
+    weight = max(WEIGHTS, key=lambda w: (sum(ordered(o, w)[0].holds for o in answerable), -w))
+    matrix = np.array([features(o, weight) for o in observed])
+    labels = np.array([float(o.answerable and bool(o.seen) and ordered(o, weight)[0].holds) for o in observed])
+    coefficients, bias = _logistic(matrix, labels)
+    probabilities = 1.0 / (1.0 + np.exp(-(matrix @ coefficients + bias)))
+    answer = _answer_threshold(observed, probabilities.tolist(), weight)
+    span = _span_threshold([ordered(o, weight)[0] for o in answerable])
+    return Thresholds(answer, span, weight, tuple(round(float(c), 4) for c in coefficients), round(float(bias), 4))  # type: ignore[arg-type]
 
 
-def _answer_threshold(observed: list[Observed]) -> float:
-    candidates = sorted({round(o.probability, 4) for o in observed} | {0.5})
+def _logistic(matrix: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression by gradient descent, on standardised columns, returned unscaled."""
+    mean, spread = matrix.mean(axis=0), matrix.std(axis=0) + 1e-9
+    scaled = (matrix - mean) / spread
+    weights, bias = np.zeros(matrix.shape[1]), 0.0
+    for _ in range(STEPS):
+        predicted = 1.0 / (1.0 + np.exp(-(scaled @ weights + bias)))
+        error = predicted - labels
+        weights -= RATE * (scaled.T @ error / len(labels) + L2 * weights)
+        bias -= RATE * float(error.mean())
+    return weights / spread, float(bias - (weights / spread) @ mean)
+
+
+def _answer_threshold(observed: list[Observed], probabilities: list[float], weight: float) -> float:
     best, best_gain = 0.5, float("-inf")
-    for threshold in candidates:
+    for threshold in sorted({round(p, 4) for p in probabilities} | {0.5}):
         gain = 0.0
-        for o in observed:
-            answered = o.probability >= threshold
-            if o.answerable:
-                gain += (1.0 if o.sentence_right else -1.0) if answered else 0.0
+        for o, p in zip(observed, probabilities, strict=True):
+            if p < threshold:
+                gain += 0.0 if o.answerable else 1.0
+            elif o.answerable:
+                gain += 1.0 if o.seen and ordered(o, weight)[0].holds else -1.0
             else:
-                gain += -1.0 if answered else 1.0
+                gain -= 1.0
         if gain > best_gain:
             best, best_gain = threshold, gain
     return best
 
 
-def _span_threshold(observed: list[Observed]) -> float:
-    usable = sorted((o for o in observed if o.answerable and o.span_usable), key=lambda o: o.span_probability)
-    for begin, o in enumerate(usable):
+def _span_threshold(best_reads: list[Seen]) -> float:
+    usable = sorted((s for s in best_reads if s.span_usable), key=lambda s: s.span_probability)
+    for begin, s in enumerate(usable):
         above = usable[begin:]
         if len(above) >= MIN_SHORT_ANSWERS and sum(x.span_right for x in above) / len(above) >= SPAN_PRECISION:
-            return round(o.span_probability, 4)
+            return round(s.span_probability, 4)
     return 1.01  # no confidence gives precise enough short answers: always show the sentence
 
 
-def shown(o: Observed, thresholds: Thresholds) -> dict[str, bool]:
-    """How a reader would see ``o`` under ``thresholds``."""
-    answered = o.probability >= thresholds.answer
-    short = answered and o.span_usable and o.span_probability >= thresholds.span
-    right = answered and o.answerable and (o.span_right if short else o.sentence_right)
+def shown(o: Observed, fitted: Thresholds) -> dict[str, bool]:
+    """How a reader would see ``o`` under ``fitted``."""
+    reads = ordered(o, fitted.weight)
+    a, b, c = fitted.coefficients
+    score, logit, ahead = features(o, fitted.weight)
+    probability = 1.0 / (1.0 + np.exp(-(fitted.bias + a * score + b * logit + c * ahead)))
+    answered = bool(reads) and probability >= fitted.answer
+    best = reads[0] if reads else None
+    short = answered and best is not None and best.span_usable and best.span_probability >= fitted.span
+    right = answered and best is not None and o.answerable and (best.span_right if short else best.holds)
     return {"answered": answered, "short": short, "right": right}
 
 
-def figures(observed: list[Observed], thresholds: list[Thresholds]) -> dict[str, float | None]:
+def figures(observed: list[Observed], fitted: list[Thresholds]) -> dict[str, float | None]:
     """answer_correct, short-answer rate and precision, wrong rate and both refusal rates."""
-    views = [(o, shown(o, t)) for o, t in zip(observed, thresholds, strict=True)]
-    answerable = [(o, v) for o, v in views if o.answerable]
-    others = [(o, v) for o, v in views if not o.answerable]
-    answered = [v for _, v in answerable if v["answered"]]
+    views = [(o, shown(o, t)) for o, t in zip(observed, fitted, strict=True)]
+    answerable = [v for o, v in views if o.answerable]
+    others = [v for o, v in views if not o.answerable]
+    answered = [v for v in answerable if v["answered"]]
     short = [v for v in answered if v["short"]]
 
     def share(part: int, whole: int) -> float | None:
         return round(part / whole, 4) if whole else None
 
     return {
-        "answer_correct": share(sum(v["right"] for _, v in answerable), len(answerable)),
+        "answer_correct": share(sum(v["right"] for v in answerable), len(answerable)),
         "short_answer_rate": share(len(short), len(answered)),
         "short_answer_precision": share(sum(v["right"] for v in short), len(short)),
-        "wrong_answer_rate": share(sum(v["answered"] and not v["right"] for _, v in answerable), len(answerable)),
-        "false_abstain_rate": share(sum(not v["answered"] for _, v in answerable), len(answerable)),
-        "correct_abstain_rate": share(sum(not v["answered"] for _, v in others), len(others)),
+        "wrong_answer_rate": share(sum(v["answered"] and not v["right"] for v in answerable), len(answerable)),
+        "false_abstain_rate": share(sum(not v["answered"] for v in answerable), len(answerable)),
+        "correct_abstain_rate": share(sum(not v["answered"] for v in others), len(others)),
         "questions": len(answerable),
         "unanswerable": len(others),
     }
 
 
 def cross_validated(observed: list[Observed], folds: int = FOLDS, seed: int = 13) -> dict[str, Any]:
-    """Each question scored under thresholds fitted without its fold (a question and its hidden twin share one)."""
+    """Each question scored under a fit made without its fold (a question and its hidden twin share one)."""
     ids = sorted({o.qid.removesuffix("-hidden") for o in observed})
     random.Random(seed).shuffle(ids)
     fold_of = {qid: number % folds for number, qid in enumerate(ids)}
@@ -158,4 +210,4 @@ def cross_validated(observed: list[Observed], folds: int = FOLDS, seed: int = 13
         fit_thresholds([o for o in observed if fold_of[o.qid.removesuffix("-hidden")] != k]) for k in range(folds)
     ]
     chosen = [fitted[fold_of[o.qid.removesuffix("-hidden")]] for o in observed]
-    return {"folds": folds, **figures(observed, chosen), "thresholds_per_fold": [asdict(t) for t in fitted]}
+    return {"folds": folds, **figures(observed, chosen), "fits_per_fold": [asdict(t) for t in fitted]}

@@ -63,7 +63,8 @@ def train_reader(plan: TrainPlan, progress: Callable[[int, int, float], None] | 
     import torch
     from transformers import AutoTokenizer
 
-    from assistant.train.export import export_int8, sha256
+    from assistant.answer.reader import sha256_of
+    from assistant.train.export import export_int8
     from index.embedding import resolve_model
 
     torch.set_num_threads(os.cpu_count() or 1)
@@ -74,7 +75,7 @@ def train_reader(plan: TrainPlan, progress: Callable[[int, int, float], None] | 
     held = max(4, int(len(pairs) * HELD_BACK_SHARE))
     check, train = pairs[:held], pairs[held:]
     write_pairs(pairs, plan.work_dir / "pairs.jsonl")
-    encoder_dir = Path(resolve_model(None)[0])
+    encoder_dir = Path(resolve_model(None)[0])  # the packaged all-MiniLM-L6-v2
     tokenizer = AutoTokenizer.from_pretrained(str(encoder_dir))
     net = build_net(encoder_dir)
     result = fit(net, encode_pairs(tokenizer, train), plan.batch_size, plan.epochs, plan.seed, plan.max_steps, progress)
@@ -83,14 +84,14 @@ def train_reader(plan: TrainPlan, progress: Callable[[int, int, float], None] | 
     meta = {
         "format": FORMAT,
         "max_tokens": MAX_TOKENS,
-        "encoder": encoder_dir.name,
-        "sha256": sha256(target),
+        "encoder": resolve_model(None)[1],
+        "sha256": sha256_of(target),
         "thresholds": None,
         "training": {
             "seed": plan.seed,
             "pairs": len(train),
             "positives": sum(p.answers for p in train),
-            "sources": dict(sorted(Counter(p.source.split("-")[0] for p in train).items())),
+            "sources": dict(sorted(Counter(p.source for p in train).items())),
             "articles": plan.articles,
             "steps": result.steps,
             "batch_size": plan.batch_size,

@@ -9,7 +9,6 @@ positives); a quantised file that disagrees is an error, not a silent loss of qu
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -103,11 +102,3 @@ def _span_confidence(start: np.ndarray, end: np.ndarray) -> np.ndarray:
 
     confidence: np.ndarray = top(start) * top(end)
     return confidence
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
