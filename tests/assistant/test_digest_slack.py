@@ -20,6 +20,11 @@ from tests.assistant.test_slack import (
     SlackStandIn,
     all_text,
     command_fields,
+    event_callback,
+    mention,
+    new_ts,
+    posted,
+    send_event,
     send_form,
     slack_configured,
     to,
@@ -103,3 +108,18 @@ def test_scheduled_digest_is_posted_once_per_channel_and_window(settings: Settin
     no_token = run_cli(*args, "--post-slack", "CNEWS", env={"SLACK_API_URL": stand_in.api_url})
     assert no_token.returncode == 1 and no_token.stderr.startswith("error: --post-slack needs SLACK_BOT_TOKEN")
     assert len(posts()) == 1
+
+
+def test_a_mention_asking_whats_new_gets_a_timeline_in_its_thread(server: LiveServer, stand_in: SlackStandIn) -> None:
+    channel, ts = "CMENTION", new_ts()
+    assert (
+        send_event(server, event_callback(mention("what's new on the Red Sea this week?", channel, ts))).status_code
+        == 200
+    )
+    first = stand_in.wait_for(posted(channel, ts))[0].body
+    assert first["blocks"][0]["text"]["text"] == "Digest on Red Sea, 2024-03-01 to 2024-03-07 (3 briefings)"
+    assert "1. Houthi rebels fired two missiles" in all_text(first)
+    follow_up = mention("tell me more about the first one", channel, new_ts(), thread_ts=ts)
+    assert send_event(server, event_callback(follow_up)).status_code == 200
+    more = stand_in.wait_for(posted(channel, ts), count=2)[1].body
+    assert more["blocks"][0]["text"]["text"].startswith("Digest on Houthi rebels fired two missiles")

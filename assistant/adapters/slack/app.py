@@ -68,7 +68,7 @@ from assistant.adapters.slack.blocks import (
     text_message,
 )
 from assistant.adapters.slack.config import DEFAULT_API_URL, RedactSecrets, SlackConfig
-from assistant.adapters.slack.digest import answer_digest_command, digest_command
+from assistant.adapters.slack.digest import answer_digest_command, digest_command, digest_reply
 from assistant.adapters.slack.feedback import FeedbackStore, Verdict
 from assistant.adapters.slack.state import (
     Conversations,
@@ -131,6 +131,12 @@ class Responder:
         history = self.conversations.history(place.conversation)
         if not history and place.started_in:  # a thread on an answer in a DM continues the DM's conversation
             history = self.conversations.history(place.started_in)
+        digest = await digest_reply(self, question, history)  # "what's new?": a timeline, not an answer
+        if digest is not None:
+            self.conversations.add(place.conversation, question, digest[1])
+            for message in digest[0]:
+                await post(client, place, message)
+            return
         answer, messages = await self.answer(question, history, str(event.get("user")), place.conversation)
         if answer is not None:  # before posting: a follow-up typed as soon as the answer shows must see it
             self.conversations.add(place.conversation, question, answer.answer)

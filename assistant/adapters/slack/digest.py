@@ -143,3 +143,18 @@ def post_digest(settings: Settings, channel: str, digest: Digest) -> bool:
         return True
     finally:
         posts.close()
+
+
+async def digest_reply(
+    responder: Responder, question: str, history: list[dict[str, str]]
+) -> tuple[list[Message], str] | None:
+    """A mention or DM asking for a digest ("what's new?", "catch me up on ...", "more on the second one"): its
+    message and the timeline text the thread keeps for follow-ups; ``None`` for a question to answer."""
+    try:
+        request = await asyncio.to_thread(responder.service.digest_request, question, history)
+        if request is None:
+            return None
+        digest = await asyncio.to_thread(responder.service.digest, request)
+    except BriefingsError as error:
+        return [text_message(f":warning: {error}")], ""
+    return [digest_message(digest)], "\n".join(digest.timeline_lines())
