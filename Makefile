@@ -95,6 +95,7 @@ figures: install
 	$(BIN)/briefings eval corpus/questions.jsonl --index $(NEWS_INDEX) --json docs/eval/seed-among-news.json
 	$(BIN)/briefings eval corpus/conversations.jsonl --index $(NEWS_INDEX) --json docs/eval/conversations-among-news.json
 	$(BIN)/briefings eval $(NEWS)/questions-dev.jsonl --index $(NEWS_INDEX) --json docs/eval/news-dev.json
+	$(BIN)/briefings eval docs/eval/digests-dev.jsonl --index $(NEWS_INDEX) --json docs/eval/digests-dev.json --report docs/eval/digests-dev.md
 
 ## ruff (lint and format), mypy (strict, see pyproject.toml) and vulture (unused code) on assistant/ and index/
 lint: install

@@ -264,6 +264,9 @@ class ChatAdapter:
             if request is None:
                 return None
             digest = self.service.digest(with_dates(request, since, until))
+        except QuestionError as error:  # a malformed date in the date boxes: say so, as for questions
+            gr.Warning(html.escape(str(error)))
+            return question, messages[:-1], transcript, answers, gr.skip()
         except BriefingsError as error:
             failed = [*messages, {"role": "assistant", "content": problem_markdown(error)}]
             return gr.skip(), failed, transcript, answers, gr.skip()

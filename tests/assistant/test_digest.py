@@ -211,3 +211,11 @@ def test_chat_routes_catch_me_up_to_a_timeline_and_follows_up_on_it(service: Bri
 
     chat_turn(adapter, "Which ship did the Houthi rebels attack?", session)
     assert list(session["answers"].values())[-1].mode != "digest"  # type: ignore[attr-defined]
+
+
+def test_chat_digest_with_a_malformed_date_box_hands_the_message_back(service: BriefingService) -> None:
+    from assistant.adapters.ui import ChatAdapter
+
+    turns = list(ChatAdapter(service).answer_turn("what's new?", [], [], {}, "someday", None))
+    question_box, messages, transcript, answers, _ = turns[-1]
+    assert (question_box, messages, transcript, answers) == ("what's new?", [], [], {})
