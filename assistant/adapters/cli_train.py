@@ -92,8 +92,7 @@ def tune_reader_command(
     ] = None,
 ) -> None:
     """Fit the reader's answer and span thresholds on development questions; print cross-validated figures."""
-    from assistant.answer.reader import MODEL_DIR, write_thresholds
-    from assistant.measure.tune_reader import cross_validated, fit_thresholds, observe
+    from assistant.measure.tune_reader import MODEL_DIR, cross_validated, fit_thresholds, observe, record
     from assistant.service import BriefingService
 
     for path in questions:
@@ -105,7 +104,7 @@ def tune_reader_command(
     thresholds = fit_thresholds(observed)
     checked = cross_validated(observed)
     fitted = asdict(thresholds)
-    write_thresholds(folder, fitted)
+    record(folder, fitted)
     typer.echo(f"thresholds {fitted} written to {folder}; cross-validated: {json.dumps(checked)}")
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.answer.reader import MODEL_DIR, write_thresholds
 from assistant.answer.reading import Read, Thresholds, read_candidates, short_span, shortlist
 from assistant.measure.evaluation import contains_answer
 from assistant.measure.questions import evidence_docs, load_question_set
@@ -100,6 +101,14 @@ def _seen(read: Read, golds: list[str], answerable: bool) -> Seen:
         answerable and bool(span) and contains_answer(span, golds),
         bool(span),
     )
+
+
+__all__ = ["MODEL_DIR", "cross_validated", "fit_thresholds", "observe", "record"]
+
+
+def record(folder: Path, fitted: dict[str, Any]) -> None:
+    """Write the fitted decision into the reader's ``reader.json`` (the CLI names the folder)."""
+    write_thresholds(folder, fitted)
 
 
 def ordered(o: Observed, weight: float) -> list[Seen]:

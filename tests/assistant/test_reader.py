@@ -15,7 +15,7 @@ import pytest
 
 from assistant.answer.reader import MODEL_DIR, MODEL_FILE, Reader
 from assistant.errors import ReaderUnavailable
-from assistant.measure.tune_reader import Observed, cross_validated, fit_thresholds
+from assistant.measure.tune_reader import Observed, Seen, cross_validated, fit_thresholds
 from tests.assistant.test_cli import assert_one_line_error, briefings
 
 ARTICLES = {
@@ -106,24 +106,25 @@ def test_train_without_its_inputs_is_a_one_line_error(tmp_path: Path) -> None:
     assert_one_line_error(result, "No news articles")
 
 
-def _observed(
-    qid: str, probability: float, right: bool, span_p: float, span_right: bool, answerable: bool = True
-) -> Observed:
-    return Observed(qid, answerable, probability, right and answerable, span_p, span_right and answerable, True)
+def _read(ranking: float, logit: float, holds: bool, span_p: float = 0.0, span_right: bool = False) -> Seen:
+    return Seen(ranking, logit, holds, span_p, span_right, span_p > 0)
 
 
-def test_thresholds_refuse_what_is_usually_wrong_and_shorten_only_when_precise() -> None:
-    observed = [_observed(f"r{i}", 0.9, True, 0.8, True) for i in range(10)]
-    observed += [_observed(f"w{i}", 0.2, False, 0.3, False) for i in range(10)]
-    observed += [_observed(f"u{i}", 0.25, False, 0.3, False, answerable=False) for i in range(10)]
-    fitted = fit_thresholds(observed)
-    assert 0.25 < fitted.answer <= 0.9
-    assert 0.3 < fitted.span <= 0.8
-    checked = cross_validated(observed, folds=5)
-    assert checked["answer_correct"] == pytest.approx(0.5)
-    assert checked["wrong_answer_rate"] == 0.0 and checked["correct_abstain_rate"] == 1.0
+def test_the_fit_lets_the_reader_rerank_and_refuses_what_the_corpus_cannot_answer() -> None:
+    # The ranking alone puts a wrong sentence first; the reader's logit knows better.
+    answerable = [
+        Observed(f"r{i}", True, (_read(5.0, -2.0, False), _read(4.0, 3.0, True, 0.8, True))) for i in range(10)
+    ]
+    cannot = [Observed(f"u{i}", False, (_read(1.0, -3.0, False),)) for i in range(10)]
+    fitted = fit_thresholds(answerable + cannot)
+    assert fitted.weight > 0.0
+    assert fitted.span <= 0.8
+    checked = cross_validated(answerable + cannot, folds=5)
+    assert checked["answer_correct"] == 1.0 and checked["wrong_answer_rate"] == 0.0
+    assert checked["correct_abstain_rate"] == 1.0
+    assert checked["short_answer_precision"] == 1.0
 
 
 def test_no_short_answers_when_no_span_confidence_is_precise_enough() -> None:
-    observed = [_observed(f"q{i}", 0.9, True, 0.9, i % 2 == 0) for i in range(20)]
+    observed = [Observed(f"q{i}", True, (_read(5.0, 2.0, True, 0.9, i % 2 == 0),)) for i in range(20)]
     assert fit_thresholds(observed).span > 1.0

@@ -24,7 +24,7 @@ from index import onnx_export
 from index.chroma_client import connect
 from index.embedding import OnnxEmbedder, load_embedder
 from index.model_cache import cache_key, is_intact, recorded_checksum
-from index.onnx_export import EXPORT_VERSION, quantize_int8, exported_model
+from index.onnx_export import EXPORT_VERSION, exported_model, quantize_int8
 from index.store_staging import CHUNKS
 
 SENTENCES = ["The Zanzibar harbour reopened after three weeks of repairs.", "Short one."]
