@@ -43,7 +43,8 @@ def test_a_ready_index_passes_every_check(make_settings, corpus_dir: Path) -> No
     result = doctor(settings)
     assert result.exit_code == 0, result.output
     checks = lines_of(result)
-    assert set(checks) == {"python", "embedding model", "answer model", "index", "lexical index", "chromium", "slack"}
+    assert {"python", "embedding model", "answer model", "index", "lexical index", "chromium", "slack"} <= set(checks)
+    assert all(line.startswith("ok") for name, line in checks.items() if name in ("python", "index", "slack"))
     assert checks["index"].startswith("ok") and "1 articles" in checks["index"]
     assert checks["lexical index"].startswith("ok") and "in step with Chroma" in checks["lexical index"]
     assert checks["slack"].startswith("ok") and "not configured" in checks["slack"]
