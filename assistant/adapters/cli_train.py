@@ -46,7 +46,7 @@ def train_command(
     seed: Annotated[int, typer.Option("--seed")] = 13,
     articles: Annotated[int, typer.Option("--articles", help="News articles to generate questions from")] = 450,
     quiz_limit: Annotated[int | None, typer.Option("--quiz-limit", help="Use only the first N quiz questions")] = None,
-    epochs: Annotated[float, typer.Option("--epochs")] = 1.0,
+    epochs: Annotated[float, typer.Option("--epochs")] = 2.0,
     batch_size: Annotated[int, typer.Option("--batch-size")] = 32,
     max_steps: Annotated[int | None, typer.Option("--max-steps", help="Stop after N steps (a smoke run)")] = None,
 ) -> None:

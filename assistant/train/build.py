@@ -53,7 +53,7 @@ class TrainPlan:
     articles: int = 450
     per_article: int = 4
     quiz_limit: int | None = None
-    epochs: float = 1.0
+    epochs: float = 2.0
     batch_size: int = 32
     max_steps: int | None = None
 

@@ -26,11 +26,11 @@ from assistant.train.examples import Pair
 log = logging.getLogger(__name__)
 
 MAX_TOKENS = 96
-ENCODER_RATE = 5e-5
+ENCODER_RATE = 8e-5
 HEAD_RATE = 1e-3
 WARMUP_SHARE = 0.06
 SPAN_WEIGHT = 0.5
-FROZEN_LAYERS = 2
+FROZEN_LAYERS = 0
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,8 @@ def build_net(encoder_dir: Path) -> Any:
             return answer_logit, start, end
 
     net = ReaderNet(AutoModel.from_pretrained(str(encoder_dir)))
-    # The embeddings and the lowest layers stay as shipped: casual words the pairs never show keep their
-    # pretrained vectors, and a step on two cores costs about half as much without their gradients.
+    # The word embeddings (and the lowest FROZEN_LAYERS layers, none by default) stay as shipped: casual words
+    # the pairs never show keep their pretrained vectors, and a step skips the largest optimiser update.
     frozen = [net.encoder.embeddings, *net.encoder.encoder.layer[:FROZEN_LAYERS]]
     for part in frozen:
         for parameter in part.parameters():
