@@ -81,14 +81,15 @@ def scoring_model_check(settings: Settings) -> Check:
 
 def reader_check(settings: Settings) -> Check:
     """The reader model's files are there and match their card (the checksum is read, nothing is loaded)."""
-    from assistant.answer.reader import MODEL_DIR, MODEL_FILE, REBUILD, read_meta, sha256_of
+    from assistant.answer.reader import MODEL_DIR, MODEL_FILE, REBUILD, read_meta
+    from index.model_cache import file_sha256
 
     folder = settings.reader_model or MODEL_DIR
     try:
         meta = read_meta(folder)
     except BriefingsError as error:
         return Check("reader model", "fail" if settings.answerer == "reader" else "warn", str(error), REBUILD)
-    if sha256_of(folder / MODEL_FILE) != meta.get("sha256"):
+    if file_sha256(folder / MODEL_FILE) != meta.get("sha256"):
         return Check("reader model", "fail", f"{folder / MODEL_FILE} does not match its reader.json", REBUILD)
     thresholds = meta.get("thresholds") or "none fitted (defaults)"
     return Check("reader model", "ok", f"{folder / MODEL_FILE}, thresholds {thresholds}")

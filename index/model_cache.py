@@ -82,7 +82,7 @@ def _source_digest(model_dir: Path, cache_dir: Path) -> str:
             return str(recorded["digest"])
     except (OSError, ValueError, KeyError, TypeError):
         pass  # no memo yet, or an unreadable one: hash the files
-    digest = hashlib.sha256("".join(f"{path.name}:{_file_sha256(path)}|" for path in inputs).encode()).hexdigest()
+    digest = hashlib.sha256("".join(f"{path.name}:{file_sha256(path)}|" for path in inputs).encode()).hexdigest()
     memo.parent.mkdir(parents=True, exist_ok=True)
     _write_atomically(memo, json.dumps({"folder": folder, "files": stats, "digest": digest}))
     return digest
@@ -99,7 +99,7 @@ def seal(partial: Path, target: Path) -> None:
     In this order a crash leaves at worst a checksum without its model, which reads as "not exported yet",
     never a model without a checksum, which would read as damaged.
     """
-    digest = _file_sha256(partial)
+    digest = file_sha256(partial)
     _write_atomically(checksum_path(target), f"{digest}  {target.name}\n")
     partial.replace(target)
     _verified.add(_identity(target))
@@ -132,7 +132,7 @@ def is_intact(model: Path) -> bool:
     if _identity(model) in _verified:
         return True
     expected = recorded_checksum(model)
-    if not expected or _file_sha256(model) != expected:
+    if not expected or file_sha256(model) != expected:
         return False
     _verified.add(_identity(model))
     return True
@@ -164,7 +164,7 @@ def _identity(path: Path) -> tuple[str, int, int, int]:
     return str(path.resolve()), stat.st_ino, stat.st_size, stat.st_ctime_ns
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     with path.open("rb") as stream:
         return hashlib.file_digest(stream, "sha256").hexdigest()
 

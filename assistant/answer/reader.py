@@ -9,7 +9,6 @@ character offsets into the sentences it was given.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import ReaderUnavailable
+from index.model_cache import file_sha256
 
 MODEL_DIR = Path(__file__).parent / "reader_model"
 MODEL_FILE = "reader-int8.onnx"
@@ -49,7 +49,7 @@ class Reader:
     def __init__(self, folder: Path = MODEL_DIR, threads: int | None = None) -> None:
         self.meta = read_meta(folder)
         model = folder / MODEL_FILE
-        if sha256_of(model) != self.meta.get("sha256"):
+        if file_sha256(model) != self.meta.get("sha256"):
             raise ReaderUnavailable(f"The reader model {model} does not match {folder / META_FILE}: {REBUILD}")
         self._session = _session(model, threads)
         self._tokenizer = _tokenizer(int(self.meta.get("max_tokens", 96)))
@@ -151,11 +151,3 @@ def _tokenizer(max_tokens: int) -> Any:
     tokenizer.enable_truncation(max_tokens, strategy="only_second")
     tokenizer.no_padding()
     return tokenizer
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

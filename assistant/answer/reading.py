@@ -72,9 +72,12 @@ class Thresholds:
         """P(the best read answers) under the fitted logistic; 0 without reads."""
         if not reads:
             return 0.0
+        return self.probability(reads[0].score, reads[0].logit, lead(reads))
+
+    def probability(self, score: float, logit: float, ahead: float) -> float:
+        """The logistic over the best read's combined score, its logit and its lead (``tune-reader`` fits it)."""
         a, b, c = self.coefficients
-        logit = self.bias + a * reads[0].score + b * reads[0].logit + c * lead(reads)
-        return _probability(logit)
+        return _probability(self.bias + a * score + b * logit + c * ahead)
 
 
 def lead(reads: list[Read]) -> float:

@@ -150,14 +150,15 @@ def _logistic(matrix: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, float
 
 
 def _answer_threshold(observed: list[Observed], probabilities: list[float], weight: float) -> float:
+    right = [bool(o.seen) and ordered(o, weight)[0].holds for o in observed]  # once, not once per threshold
     best, best_gain = 0.5, float("-inf")
     for threshold in sorted({round(p, 4) for p in probabilities} | {0.5}):
         gain = 0.0
-        for o, p in zip(observed, probabilities, strict=True):
+        for o, p, holds in zip(observed, probabilities, right, strict=True):
             if p < threshold:
                 gain += 0.0 if o.answerable else 1.0
             elif o.answerable:
-                gain += 1.0 if o.seen and ordered(o, weight)[0].holds else -1.0
+                gain += 1.0 if holds else -1.0
             else:
                 gain -= 1.0
         if gain > best_gain:
@@ -177,10 +178,7 @@ def _span_threshold(best_reads: list[Seen]) -> float:
 def shown(o: Observed, fitted: Thresholds) -> dict[str, bool]:
     """How a reader would see ``o`` under ``fitted``."""
     reads = ordered(o, fitted.weight)
-    a, b, c = fitted.coefficients
-    score, logit, ahead = features(o, fitted.weight)
-    probability = 1.0 / (1.0 + np.exp(-(fitted.bias + a * score + b * logit + c * ahead)))
-    answered = bool(reads) and probability >= fitted.answer
+    answered = bool(reads) and fitted.probability(*features(o, fitted.weight)) >= fitted.answer
     best = reads[0] if reads else None
     short = answered and best is not None and best.span_usable and best.span_probability >= fitted.span
     right = answered and best is not None and o.answerable and (best.span_right if short else best.holds)

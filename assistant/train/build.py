@@ -63,9 +63,9 @@ def train_reader(plan: TrainPlan, progress: Callable[[int, int, float], None] | 
     import torch
     from transformers import AutoTokenizer
 
-    from assistant.answer.reader import sha256_of
     from assistant.train.export import export_int8
     from index.embedding import resolve_model
+    from index.model_cache import file_sha256
 
     torch.set_num_threads(os.cpu_count() or 1)
     started = time.perf_counter()
@@ -85,7 +85,7 @@ def train_reader(plan: TrainPlan, progress: Callable[[int, int, float], None] | 
         "format": FORMAT,
         "max_tokens": MAX_TOKENS,
         "encoder": resolve_model(None)[1],
-        "sha256": sha256_of(target),
+        "sha256": file_sha256(target),
         "thresholds": None,
         "training": {
             "seed": plan.seed,
