@@ -46,9 +46,12 @@ def train_command(
     seed: Annotated[int, typer.Option("--seed")] = 13,
     articles: Annotated[int, typer.Option("--articles", help="News articles to generate questions from")] = 450,
     quiz_limit: Annotated[int | None, typer.Option("--quiz-limit", help="Use only the first N quiz questions")] = None,
-    epochs: Annotated[float, typer.Option("--epochs")] = 2.0,
+    epochs: Annotated[float, typer.Option("--epochs")] = 3.0,
     batch_size: Annotated[int, typer.Option("--batch-size")] = 32,
     max_steps: Annotated[int | None, typer.Option("--max-steps", help="Stop after N steps (a smoke run)")] = None,
+    wh_movement: Annotated[
+        bool, typer.Option("--wh-movement", help="Also ask clause (wh-movement) and absent-slot questions")
+    ] = False,
 ) -> None:
     """Generate training pairs, fine-tune the packaged encoder into the reader, export it as int8 ONNX."""
     from assistant.train.build import TrainPlan, train_reader
@@ -63,7 +66,19 @@ def train_command(
     progress_log = logging.getLogger("assistant.train")
     progress_log.addHandler(log_file)
     progress_log.setLevel(logging.INFO)
-    plan = TrainPlan(news, quiz, out, work, seed, articles, 4, quiz_limit, epochs, batch_size, max_steps)
+    plan = TrainPlan(
+        news,
+        quiz,
+        out,
+        work,
+        seed,
+        articles,
+        quiz_limit=quiz_limit,
+        epochs=epochs,
+        batch_size=batch_size,
+        max_steps=max_steps,
+        wh_movement=wh_movement,
+    )
     started = time.perf_counter()
 
     def progress(step: int, total: int, loss: float) -> None:

@@ -85,6 +85,23 @@ def focused_question(question: str, history: Iterable[Mapping[str, str] | Turn] 
     return resolve_pronouns(question, subject)
 
 
+_ASKING = frozenset(
+    "who whom whose what when where which why how long many much did does do was were is are has have had".split()
+)
+
+
+def reading_question(question: str, history: Iterable[Mapping[str, str] | Turn] | None) -> str:
+    """What a reader of single sentences is asked: the focus, and for a follow-up the conversation's subject
+    without its question words ("through who" after "what did the presidents agree on" → "through who —
+    the presidents agree on"), because an elliptical question alone names nothing to look for."""
+    focus = focused_question(question, history)
+    subject = _subject(history)
+    if not subject or not is_follow_up(question):
+        return focus
+    words = [word for word in re.sub(r"[?!.]", " ", subject).split() if word.lower() not in _ASKING]
+    return f"{focus} — {' '.join(words)}" if words else focus
+
+
 def previous_search(history: Iterable[Mapping[str, str] | Turn] | None) -> str | None:
     """What the previous user turn searched for (its standalone form), to keep a follow-up on its articles."""
     turns = turns_from(history)

@@ -23,14 +23,16 @@ from assistant.answer.conversation import (
     focused_question,
     is_follow_up,
     previous_search,
+    reading_question,
     standalone_question,
     turns_from,
 )
 from assistant.answer.evidence import ArticleTexts, Candidate, gather, score
 from assistant.answer.extractive import Extracted, extract_answer
 from assistant.answer.reader import Reader
-from assistant.answer.reading import Thresholds, decide_by_reader, read_candidates, shortlist
+from assistant.answer.reading import Thresholds, TypedSpan, decide_by_reader, read_candidates, shortlist
 from assistant.answer.shapes import question_shape
+from assistant.answer.spans import best_span
 from assistant.answer.stages import recording, stage
 from assistant.answer.support import key_terms, question_names
 from assistant.errors import EmptyQuestion, QuestionTooLong
@@ -54,6 +56,7 @@ class Evidence:
     retrieve_ms: float
     focus: str  # the question with its pronoun resolved ("Who started the call?"): what the evidence answers
     said: tuple[str, ...] = ()  # short answers the conversation already gave
+    reading: str = ""  # what the reader is asked: the focus, with the conversation's subject for a follow-up
 
 
 class AnswerParts(Protocol):
@@ -147,8 +150,9 @@ def decide(
     if settings.answerer == "reader":
         fitted = Thresholds.of(parts.reader)
         candidates = shortlist(ranked, settings.reader_sentences)
-        reads = read_candidates(parts.reader, focus, candidates, evidence.said, fitted.weight)
-        return decide_by_reader(reads, parts.articles, fitted, abstain_below)
+        asked = evidence.reading or focus
+        reads = read_candidates(parts.reader, asked, candidates, evidence.said, fitted.weight)
+        return decide_by_reader(reads, parts.articles, fitted, abstain_below, typed_span(parts, question, evidence))
     shape = question_shape(question)
     return extract_answer(
         ranked,
@@ -163,6 +167,18 @@ def decide(
         parts.retriever.lexical.knows,
         key_terms(focus, shape.head),
     )
+
+
+def typed_span(parts: AnswerParts, question: str, evidence: Evidence) -> TypedSpan:
+    """The span the question's shape picks out of a sentence ("Sunday" for "when"), for the reader to agree with."""
+    shape = question_shape(question)
+    use_spacy = parts.settings.entity_spans == "spacy"
+
+    def pick(candidate: Candidate) -> str | None:
+        found = best_span(candidate.text, candidate.typed, shape, evidence.query, use_spacy)
+        return found.text(candidate.text) if found is not None else None
+
+    return pick
 
 
 def find_evidence(
@@ -195,7 +211,7 @@ def find_evidence(
     said = tuple(earlier_answers(question, history))
     with stage("evidence"):
         ranked = rank_evidence(parts, focus, query, passages, said)
-    return Evidence(query, passages, ranked, follow_up, retrieve_ms, focus, said)
+    return Evidence(query, passages, ranked, follow_up, retrieve_ms, focus, said, reading_question(question, history))
 
 
 def rank_evidence(

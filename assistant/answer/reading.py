@@ -7,8 +7,10 @@ left out, so a paraphrase that shares no word with the question still gets read.
 
 * the sentence it scores highest is the evidence, cited first (and sentences close to it after);
 * below the fitted answer threshold the answer is "The briefings don't say.", with the closest sentences;
-* the reader's span is shown as the short answer only when its span confidence clears the fitted span
-  threshold and it is short; otherwise the whole sentence is the answer, which is still a verbatim quote.
+* the reader's span is shown as the short answer when its span confidence clears the fitted span threshold
+  and it is short, or when it agrees with the typed span the question's shape picks out of the same
+  sentence (a date for "when", an amount for "how much"): two independent readings of one phrase; otherwise
+  the whole sentence is the answer, which is still a verbatim quote.
 
 No word lists, no name rule: what counts as "about the same thing" is the model's call. An answer already
 given earlier in the conversation is read down, so "who else took part?" moves on to someone new.
@@ -18,7 +20,7 @@ It must not retrieve, read files or fit anything.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from assistant.answer.evidence import ArticleTexts, Candidate
@@ -128,8 +130,15 @@ def read_candidates(
     return reads
 
 
+TypedSpan = Callable[[Candidate], str | None]  # the span a question's shape picks out of a sentence, if any
+
+
 def decide_by_reader(
-    reads: list[Read], articles: ArticleTexts, thresholds: Thresholds, answer_threshold: float | None = None
+    reads: list[Read],
+    articles: ArticleTexts,
+    thresholds: Thresholds,
+    answer_threshold: float | None = None,
+    typed: TypedSpan | None = None,
 ) -> Extracted:
     """The answer the reads support, or a refusal showing the closest sentences."""
     if not reads:
@@ -141,7 +150,7 @@ def decide_by_reader(
     if probability < threshold or not cited:
         closest = _citations(reads, articles, CLOSEST_CITATIONS, True)
         return Extracted(ABSTAIN_TEXT, True, (), probability, closest, passage_order=order)
-    values = _disagreeing_values(reads, thresholds)
+    values = _disagreeing_values(reads, thresholds, typed)
     if not values:  # no span the reader is sure of: the whole sentence, which says it in its own words
         return Extracted(reads[0].candidate.text, False, cited, probability, passage_order=order)
     if len(values) == 1:
@@ -150,19 +159,28 @@ def decide_by_reader(
     return Extracted(text, False, cited, probability, alternatives=alternatives, passage_order=order)
 
 
-def short_span(read: Read, thresholds: Thresholds) -> str | None:
-    """The read's span as a short answer, if the reader is sure enough of it and it is short."""
+def short_span(read: Read, thresholds: Thresholds, typed: TypedSpan | None = None) -> str | None:
+    """The read's span as a short answer: the reader's own when it is sure enough of it, or the typed span
+    of the question's shape when one of the two contains the other (then the longer); ``None`` shows the
+    whole sentence."""
     span = read.span_text
-    if span is None or read.reading.span_probability < thresholds.span or len(span.split()) > MAX_SPAN_WORDS:
+    if span is None or len(span.split()) > MAX_SPAN_WORDS or _plain(span) == _plain(read.candidate.text):
         return None
-    return _tidy(span) if _plain(span) != _plain(read.candidate.text) else None
+    if read.reading.span_probability >= thresholds.span:
+        return _tidy(span)
+    other = typed(read.candidate) if typed is not None else None
+    if other and (_plain(span) in _plain(other) or _plain(other) in _plain(span)) and _plain(span):
+        return _tidy(max(span, other, key=len))  # the fuller phrase: "45 minutes", not "45"
+    return None
 
 
-def _disagreeing_values(reads: list[Read], thresholds: Thresholds) -> list[tuple[Candidate, str]]:
+def _disagreeing_values(
+    reads: list[Read], thresholds: Thresholds, typed: TypedSpan | None
+) -> list[tuple[Candidate, str]]:
     """The best read's value, and a different value from each other dated briefing the reader rates as well
     (within the citation margin): "40 people" on Wednesday, "35 people" on Monday."""
     best = reads[0]
-    value = short_span(best, thresholds)
+    value = short_span(best, thresholds, typed)
     if value is None:
         return []
     values = [(best.candidate, value)]
@@ -172,7 +190,7 @@ def _disagreeing_values(reads: list[Read], thresholds: Thresholds) -> list[tuple
     for read in reads[1:]:
         if read.score < best.score - CITATION_MARGIN or _probability(read.logit) < DEFAULT_ANSWER_THRESHOLD:
             break
-        other = short_span(read, thresholds)
+        other = short_span(read, thresholds, typed)
         candidate = read.candidate
         if other is None or candidate.doc in seen_docs or candidate.date is None or candidate.date in seen_dates:
             continue

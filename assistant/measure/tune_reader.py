@@ -7,8 +7,11 @@ longer holds the answer), so the refusals it learns are the hard kind:
 * **weight** of the reader's logit added to the evidence ranking's score: the one whose best read most often
   holds the answer (a small grid; ties go to the smaller weight);
 * **abstention**: a logistic regression for "the best read holds the answer" over its combined score, its
-  logit and its lead over the runner-up, and the threshold on it that helps a reader most — a right answer
-  +1, a wrong one shown −1, a correct refusal +1, an answer to what the corpus cannot answer −1;
+  logit and its lead over the runner-up (twins included: they show what "answer absent" looks like), and
+  the threshold on it that helps a reader most on the questions as asked — a right answer +1, a wrong one
+  shown −1 (an answer to what the corpus cannot answer included), a refusal 0. Neither refusals nor twins
+  count in that choice: rewarding refusals, with a twin beside most questions, taught the reader to refuse
+  half of what it could answer;
 * **span threshold**: the lowest span confidence at which short answers are right at least
   :data:`SPAN_PRECISION` of the time (never short, if none reaches it).
 
@@ -35,6 +38,7 @@ MIN_SHORT_ANSWERS = 5
 HIDDEN_ANSWER_DEPTH = 10
 FOLDS = 5
 WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+TWIN_SUFFIX = "-hidden"
 ANY_SPAN = Thresholds(answer=0.0, span=0.0)  # to see every span the answer step could show, however unsure
 STEPS, RATE, L2 = 2000, 0.1, 0.01
 
@@ -58,6 +62,11 @@ class Observed:
     qid: str
     answerable: bool
     seen: tuple[Seen, ...]
+
+    @property
+    def twin(self) -> bool:
+        """A question asked again with its evidence articles hidden (made here, not asked by anyone)."""
+        return self.qid.endswith(TWIN_SUFFIX)
 
 
 def observe(service: Any, paths: list[Path], hide_evidence: bool = True) -> list[Observed]:
@@ -87,8 +96,9 @@ def _observe_one(
     if hidden and any(contains_answer(c.text, golds) for c in evidence.ranked[:HIDDEN_ANSWER_DEPTH]):
         return None  # another article holds the answer too: not a question the corpus cannot answer
     candidates = shortlist(evidence.ranked, service.settings.reader_sentences)
-    reads = read_candidates(service.reader, evidence.focus, candidates, evidence.said, 0.0)
-    return Observed(qid + ("-hidden" if hidden else ""), answerable, tuple(_seen(r, golds, answerable) for r in reads))
+    reads = read_candidates(service.reader, evidence.reading or evidence.focus, candidates, evidence.said, 0.0)
+    qid = qid + (TWIN_SUFFIX if hidden else "")
+    return Observed(qid, answerable, tuple(_seen(r, golds, answerable) for r in reads))
 
 
 def _seen(read: Read, golds: list[str], answerable: bool) -> Seen:
@@ -155,12 +165,9 @@ def _answer_threshold(observed: list[Observed], probabilities: list[float], weig
     for threshold in sorted({round(p, 4) for p in probabilities} | {0.5}):
         gain = 0.0
         for o, p, holds in zip(observed, probabilities, right, strict=True):
-            if p < threshold:
-                gain += 0.0 if o.answerable else 1.0
-            elif o.answerable:
-                gain += 1.0 if holds else -1.0
-            else:
-                gain -= 1.0
+            if p < threshold or o.twin:  # a refusal neither gains nor costs; twins shaped the logistic only
+                continue
+            gain += 1.0 if o.answerable and holds else -1.0
         if gain > best_gain:
             best, best_gain = threshold, gain
     return best
@@ -210,11 +217,11 @@ def figures(observed: list[Observed], fitted: list[Thresholds]) -> dict[str, flo
 
 def cross_validated(observed: list[Observed], folds: int = FOLDS, seed: int = 13) -> dict[str, Any]:
     """Each question scored under a fit made without its fold (a question and its hidden twin share one)."""
-    ids = sorted({o.qid.removesuffix("-hidden") for o in observed})
+    ids = sorted({o.qid.removesuffix(TWIN_SUFFIX) for o in observed})
     random.Random(seed).shuffle(ids)
     fold_of = {qid: number % folds for number, qid in enumerate(ids)}
     fitted = [
-        fit_thresholds([o for o in observed if fold_of[o.qid.removesuffix("-hidden")] != k]) for k in range(folds)
+        fit_thresholds([o for o in observed if fold_of[o.qid.removesuffix(TWIN_SUFFIX)] != k]) for k in range(folds)
     ]
-    chosen = [fitted[fold_of[o.qid.removesuffix("-hidden")]] for o in observed]
+    chosen = [fitted[fold_of[o.qid.removesuffix(TWIN_SUFFIX)]] for o in observed]
     return {"folds": folds, **figures(observed, chosen), "fits_per_fold": [asdict(t) for t in fitted]}

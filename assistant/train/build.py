@@ -53,9 +53,10 @@ class TrainPlan:
     articles: int = 450
     per_article: int = 4
     quiz_limit: int | None = None
-    epochs: float = 2.0
+    epochs: float = 3.0
     batch_size: int = 32
     max_steps: int | None = None
+    wh_movement: bool = False  # also ask wh-movement and absent-slot questions (assistant.train.frames)
 
 
 def train_reader(plan: TrainPlan, progress: Callable[[int, int, float], None] | None = None) -> dict[str, Any]:
@@ -96,6 +97,7 @@ def train_reader(plan: TrainPlan, progress: Callable[[int, int, float], None] | 
             "steps": result.steps,
             "batch_size": plan.batch_size,
             "epochs": plan.epochs,
+            "wh_movement": plan.wh_movement,
             "final_loss": round(result.final_loss, 4),
             "fit_seconds": round(result.seconds, 1),
             "total_seconds": round(time.perf_counter() - started, 1),
@@ -120,7 +122,7 @@ def make_pairs(plan: TrainPlan) -> list[Pair]:
     pool = SentencePool([Sentence(doc, text) for doc, texts in articles.items() for text in texts])
     pairs = list(quiz_pairs(plan.quiz_path, pool, rng, plan.quiz_limit))
     nlp = spacy.load(SPACY_MODEL)
-    pairs.extend(generated_pairs(articles, pool, nlp, rng, plan.per_article))
+    pairs.extend(generated_pairs(articles, pool, nlp, rng, plan.per_article, plan.wh_movement))
     log.info("%d training pairs (%d answer)", len(pairs), sum(p.answers for p in pairs))
     return pairs
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from assistant.text.casual import plain_casual, terse
 from assistant.text.sentences import sentence_spans
 from assistant.text.tokens import terms
-from assistant.train.questions import questions_for
+from assistant.train.questions import all_questions, questions_for
 
 MIN_SENTENCE_WORDS = 6
 MAX_SENTENCE_CHARS = 400
@@ -106,9 +106,16 @@ def load_articles(folder: Path, limit: int, rng: random.Random) -> dict[str, lis
 
 
 def generated_pairs(
-    articles: dict[str, list[str]], pool: SentencePool, nlp: object, rng: random.Random, per_article: int
+    articles: dict[str, list[str]],
+    pool: SentencePool,
+    nlp: object,
+    rng: random.Random,
+    per_article: int,
+    wh_movement: bool = False,
 ) -> Iterator[Pair]:
-    """Questions from up to ``per_article`` sentences of each article, each with its hard negatives."""
+    """Questions from up to ``per_article`` sentences of each article, each with its hard negatives; with
+    ``wh_movement`` also the clause questions and absent-slot refusals of :mod:`assistant.train.frames`."""
+    ask = all_questions if wh_movement else questions_for
     picked: list[tuple[str, str]] = []
     for doc, sentences in articles.items():
         for sentence in rng.sample(sentences[:20], min(per_article, len(sentences[:20]))):
@@ -117,7 +124,10 @@ def generated_pairs(
     names: dict[str, list[str]] = defaultdict(list)  # entities met so far, by label: stand-ins for swapping
     for (doc, sentence), spacy_doc in zip(picked, parsed, strict=True):
         entities = [(e.label_, e.text) for e in spacy_doc.ents]
-        for generated in questions_for(spacy_doc[:], rng):
+        for generated in ask(spacy_doc[:], rng):
+            if generated.answer_start < 0:  # asks for what the sentence does not say: topic present, answer absent
+                yield Pair(generated.question, sentence, -1, -1, "generated-absent")
+                continue
             answer = sentence[generated.answer_start : generated.answer_end]
             yield Pair(generated.question, sentence, generated.answer_start, generated.answer_end, generated.form)
             yield from _negatives(generated.question, answer, doc, articles[doc], pool, rng, "generated")

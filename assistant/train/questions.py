@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.text.casual import plain_casual, terse
+from assistant.train.frames import frame_questions
 
 # spaCy entity label → the wh-phrase that asks for it
 WH_WORDS: dict[str, tuple[str, ...]] = {
@@ -135,6 +136,15 @@ def questions_for(sentence: Any, rng: random.Random) -> Iterator[Generated]:
         if _answer_leaks(question, entity.text):
             continue
         yield Generated(question, start, end, form)
+
+
+def all_questions(sentence: Any, rng: random.Random) -> Iterator[Generated]:
+    """Entity questions, then the wh-movement and absent-slot questions of :mod:`assistant.train.frames`
+    (an absent-slot one has offsets -1: the sentence cannot answer it)."""
+    yield from questions_for(sentence, rng)
+    for asked in frame_questions(sentence, rng):
+        question, form = _varied(asked.question, asked.form, rng)
+        yield Generated(question, asked.answer_start, asked.answer_end, form)
 
 
 def _is_subject(entity: Any) -> bool:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from assistant.answer.reader import MODEL_DIR, MODEL_FILE, Reader
+from assistant.answer.reader import MODEL_DIR, MODEL_FILE, Reader, Reading
+from assistant.answer.reading import Read, Thresholds, short_span
 from assistant.errors import ReaderUnavailable
 from assistant.measure.tune_reader import Observed, Seen, cross_validated, fit_thresholds
 from tests.assistant.test_cli import assert_one_line_error, briefings
@@ -128,3 +130,24 @@ def test_the_fit_lets_the_reader_rerank_and_refuses_what_the_corpus_cannot_answe
 def test_no_short_answers_when_no_span_confidence_is_precise_enough() -> None:
     observed = [Observed(f"q{i}", True, (_read(5.0, 2.0, True, 0.9, i % 2 == 0),)) for i in range(20)]
     assert fit_thresholds(observed).span > 1.0
+
+
+def test_refusals_are_not_rewarded_for_themselves() -> None:
+    # Right answers and unanswerable questions look alike to the reader: answering 10 right at the cost of 6
+    # wrong beats showing nothing at all, so the fitted threshold answers.
+    answerable = [Observed(f"r{i}", True, (_read(3.0, 1.0, True),)) for i in range(10)]
+    cannot = [Observed(f"u{i}", False, (_read(3.0, 1.0, False),)) for i in range(6)]
+    checked = cross_validated(answerable + cannot, folds=4)
+    assert checked["answer_correct"] == 1.0 and checked["correct_abstain_rate"] == 0.0
+
+
+def test_an_unsure_reader_span_is_shown_short_only_where_the_question_shape_picks_the_same_phrase() -> None:
+    sentence = "The DPR and LPR administrations began evacuating civilians to Russia on Friday."
+    start = sentence.index("Friday")
+    read = Read(SimpleNamespace(text=sentence), Reading(1.0, start, start + len("Friday"), 0.2), 1.0)  # type: ignore[arg-type]
+    unsure = Thresholds(span=0.9)
+    assert short_span(read, unsure) is None
+    assert short_span(read, unsure, lambda candidate: "on Friday") == "on Friday"
+    assert short_span(read, unsure, lambda candidate: "Fri") == "Friday"
+    assert short_span(read, unsure, lambda candidate: "Russia") is None
+    assert short_span(read, Thresholds(span=0.1)) == "Friday"
