@@ -8,7 +8,7 @@ words) is rewritten and searched in two forms:
   question ("Who started it?" -> "Who started the call?"), which evidence is scored against;
 * the *search text*: the focus plus the earlier questions, so retrieval finds the same articles.
 
-The reader model, which reads one sentence at a time, is asked the focus plus the subject's own words
+Evidence sentences are scored, and the reader model asked, with the focus plus the subject's own words
 (:func:`reading_question`), since "through who" alone names nothing to look for. The current question alone
 still decides what kind of answer is wanted. The UI, the API, Slack threads and
 eval conversations all pass their history through these functions. Pure text functions over the history:

@@ -54,9 +54,9 @@ class Evidence:
     ranked: list[Candidate]
     follow_up: bool
     retrieve_ms: float
-    focus: str  # the question with its pronoun resolved ("Who started the call?"): what the evidence answers
+    focus: str  # the question with its pronoun resolved ("Who started the call?"): what the rules check
     said: tuple[str, ...] = ()  # short answers the conversation already gave
-    reading: str = ""  # what the reader is asked: the focus, with the conversation's subject for a follow-up
+    reading: str = ""  # what evidence is scored against and the reader asked: the focus, plus the subject's words
 
 
 class AnswerParts(Protocol):
@@ -209,9 +209,10 @@ def find_evidence(
     retrieve_ms = (time.perf_counter() - started) * 1000
     focus = focused_question(question, history)
     said = tuple(earlier_answers(question, history))
+    asked = reading_question(question, history)  # "through who — the presidents agree on": names what to find
     with stage("evidence"):
-        ranked = rank_evidence(parts, focus, query, passages, said)
-    return Evidence(query, passages, ranked, follow_up, retrieve_ms, focus, said, reading_question(question, history))
+        ranked = rank_evidence(parts, asked, query, passages, said)
+    return Evidence(query, passages, ranked, follow_up, retrieve_ms, focus, said, asked)
 
 
 def rank_evidence(
