@@ -55,8 +55,8 @@ class Evidence:
     follow_up: bool
     retrieve_ms: float
     focus: str  # the question with its pronoun resolved ("Who started the call?"): what the rules check
+    reading: str  # what evidence is scored against and the reader asked: the focus, plus the subject's words
     said: tuple[str, ...] = ()  # short answers the conversation already gave
-    reading: str = ""  # what evidence is scored against and the reader asked: the focus, plus the subject's words
 
 
 class AnswerParts(Protocol):
@@ -150,8 +150,7 @@ def decide(
     if settings.answerer == "reader":
         fitted = Thresholds.of(parts.reader)
         candidates = shortlist(ranked, settings.reader_sentences)
-        asked = evidence.reading or focus
-        reads = read_candidates(parts.reader, asked, candidates, evidence.said, fitted.weight)
+        reads = read_candidates(parts.reader, evidence.reading, candidates, evidence.said, fitted.weight)
         return decide_by_reader(reads, parts.articles, fitted, abstain_below, typed_span(parts, question, evidence))
     shape = question_shape(question)
     return extract_answer(
@@ -212,7 +211,7 @@ def find_evidence(
     asked = reading_question(question, history)  # "through who — the presidents agree on": names what to find
     with stage("evidence"):
         ranked = rank_evidence(parts, asked, query, passages, said)
-    return Evidence(query, passages, ranked, follow_up, retrieve_ms, focus, said, asked)
+    return Evidence(query, passages, ranked, follow_up, retrieve_ms, focus, asked, said)
 
 
 def rank_evidence(

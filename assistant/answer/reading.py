@@ -169,9 +169,10 @@ def short_span(read: Read, thresholds: Thresholds, typed: TypedSpan | None = Non
     if read.reading.span_probability >= thresholds.span:
         return _tidy(span)
     other = typed(read.candidate) if typed is not None else None
-    if other and (_plain(span) in _plain(other) or _plain(other) in _plain(span)) and _plain(span):
-        return _tidy(max(span, other, key=len))  # the fuller phrase: "45 minutes", not "45"
-    return None
+    if not other or not _plain(span):
+        return None
+    mine, theirs = _plain(span), _plain(other)
+    return _tidy(max(span, other, key=len)) if mine in theirs or theirs in mine else None  # "45 minutes", not "45"
 
 
 def _disagreeing_values(

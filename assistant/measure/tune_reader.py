@@ -96,7 +96,7 @@ def _observe_one(
     if hidden and any(contains_answer(c.text, golds) for c in evidence.ranked[:HIDDEN_ANSWER_DEPTH]):
         return None  # another article holds the answer too: not a question the corpus cannot answer
     candidates = shortlist(evidence.ranked, service.settings.reader_sentences)
-    reads = read_candidates(service.reader, evidence.reading or evidence.focus, candidates, evidence.said, 0.0)
+    reads = read_candidates(service.reader, evidence.reading, candidates, evidence.said, 0.0)
     qid = qid + (TWIN_SUFFIX if hidden else "")
     return Observed(qid, answerable, tuple(_seen(r, golds, answerable) for r in reads))
 

@@ -181,12 +181,10 @@ def _subject_question(clause: Clause, offset: int) -> Asked | None:
         return None
     if any(child.dep_ in ("prep", "relcl", "acl") for child in subject.children):
         return None  # "a quarter of Iowa adults": the head noun alone asks nothing
-    if clause.auxiliary in DO_SUPPORT.values():
-        verb = clause.root.text  # no do-support for a subject question: "which side initiated"
-        head = f"which {subject.text.lower()}"
-        question = " ".join([head, verb, _text(clause.rest)])
+    head = f"which {subject.text.lower()}"
+    if clause.auxiliary in DO_SUPPORT.values():  # no do-support for a subject question: "which side initiated"
+        question = " ".join([head, clause.root.text, _text(clause.rest)])
     else:
-        head = f"which {subject.text.lower()}"
         question = " ".join([head, clause.auxiliary, clause.verb, _text(clause.rest)])
     start, end = phrase[0].idx - offset, phrase[-1].idx + len(phrase[-1].text) - offset
     return Asked(f"{question[0].upper()}{question[1:].strip()}?", start, end, "subject-phrase")
