@@ -52,6 +52,13 @@ def train_command(
     wh_movement: Annotated[
         bool, typer.Option("--wh-movement", help="Also ask clause (wh-movement) and absent-slot questions")
     ] = False,
+    erase_answers: Annotated[
+        bool,
+        typer.Option(
+            "--erase-answers/--no-erase-answers",
+            help="Also train on each answering sentence with its answer taken out, as a negative",
+        ),
+    ] = True,
 ) -> None:
     """Generate training pairs, fine-tune the packaged encoder into the reader, export it as int8 ONNX."""
     from assistant.train.build import TrainPlan, train_reader
@@ -78,6 +85,7 @@ def train_command(
         batch_size=batch_size,
         max_steps=max_steps,
         wh_movement=wh_movement,
+        erase_answers=erase_answers,
     )
     started = time.perf_counter()
 

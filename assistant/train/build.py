@@ -57,6 +57,7 @@ class TrainPlan:
     batch_size: int = 32
     max_steps: int | None = None
     wh_movement: bool = False  # also ask wh-movement and absent-slot questions (assistant.train.frames)
+    erase_answers: bool = True  # answering sentences with the answer taken out as negatives (train.erasure)
 
 
 def train_reader(plan: TrainPlan, progress: Callable[[int, int, float], None] | None = None) -> dict[str, Any]:
@@ -98,6 +99,7 @@ def train_reader(plan: TrainPlan, progress: Callable[[int, int, float], None] | 
             "batch_size": plan.batch_size,
             "epochs": plan.epochs,
             "wh_movement": plan.wh_movement,
+            "erase_answers": plan.erase_answers,
             "final_loss": round(result.final_loss, 4),
             "fit_seconds": round(result.seconds, 1),
             "total_seconds": round(time.perf_counter() - started, 1),
@@ -120,9 +122,9 @@ def make_pairs(plan: TrainPlan) -> list[Pair]:
     rng = random.Random(plan.seed)
     articles = load_articles(plan.news_dir / "articles", plan.articles, rng)
     pool = SentencePool([Sentence(doc, text) for doc, texts in articles.items() for text in texts])
-    pairs = list(quiz_pairs(plan.quiz_path, pool, rng, plan.quiz_limit))
+    pairs = list(quiz_pairs(plan.quiz_path, pool, rng, plan.quiz_limit, plan.erase_answers))
     nlp = spacy.load(SPACY_MODEL)
-    pairs.extend(generated_pairs(articles, pool, nlp, rng, plan.per_article, plan.wh_movement))
+    pairs.extend(generated_pairs(articles, pool, nlp, rng, plan.per_article, plan.wh_movement, plan.erase_answers))
     log.info("%d training pairs (%d answer)", len(pairs), sum(p.answers for p in pairs))
     return pairs
 

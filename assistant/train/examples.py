@@ -27,6 +27,7 @@ from pathlib import Path
 from assistant.text.casual import plain_casual, terse
 from assistant.text.sentences import sentence_spans
 from assistant.text.tokens import terms
+from assistant.train.erasure import erased
 from assistant.train.questions import all_questions, questions_for
 
 MIN_SENTENCE_WORDS = 6
@@ -112,9 +113,11 @@ def generated_pairs(
     rng: random.Random,
     per_article: int,
     wh_movement: bool = False,
+    erase: bool = False,
 ) -> Iterator[Pair]:
     """Questions from up to ``per_article`` sentences of each article, each with its hard negatives; with
-    ``wh_movement`` also the clause questions and absent-slot refusals of :mod:`assistant.train.frames`."""
+    ``wh_movement`` also the clause questions and absent-slot refusals of :mod:`assistant.train.frames`, with
+    ``erase`` also each answering sentence with its answer taken out (:mod:`assistant.train.erasure`)."""
     ask = all_questions if wh_movement else questions_for
     picked: list[tuple[str, str]] = []
     for doc, sentences in articles.items():
@@ -124,6 +127,7 @@ def generated_pairs(
     names: dict[str, list[str]] = defaultdict(list)  # entities met so far, by label: stand-ins for swapping
     for (doc, sentence), spacy_doc in zip(picked, parsed, strict=True):
         entities = [(e.label_, e.text) for e in spacy_doc.ents]
+        labels = {(e.start_char, e.end_char): e.label_ for e in spacy_doc.ents}  # the doc is the sentence
         for generated in ask(spacy_doc[:], rng):
             if generated.answer_start < 0:  # asks for what the sentence does not say: topic present, answer absent
                 yield Pair(generated.question, sentence, -1, -1, "generated-absent")
@@ -131,6 +135,9 @@ def generated_pairs(
             answer = sentence[generated.answer_start : generated.answer_end]
             yield Pair(generated.question, sentence, generated.answer_start, generated.answer_end, generated.form)
             yield from _negatives(generated.question, answer, doc, articles[doc], pool, rng, "generated")
+            if erase:
+                span = (generated.answer_start, generated.answer_end)
+                yield from _erased_twin(generated.question, sentence, *span, labels.get(span), "generated-erased")
             swapped = _swapped(generated.question, answer, entities, names, " ".join(articles[doc]), rng)
             if swapped is not None:
                 yield Pair(swapped, sentence, -1, -1, "generated-swap")
@@ -163,8 +170,11 @@ def _swapped(
     return question[:begin] + replacement + question[begin + len(text) :]
 
 
-def quiz_pairs(path: Path, pool: SentencePool, rng: random.Random, limit: int | None = None) -> Iterator[Pair]:
-    """Each quiz question as written and typed casually, its evidence sentence, and its negatives."""
+def quiz_pairs(
+    path: Path, pool: SentencePool, rng: random.Random, limit: int | None = None, erase: bool = False
+) -> Iterator[Pair]:
+    """Each quiz question as written and typed casually, its evidence sentence, and its negatives (with
+    ``erase``, also the evidence sentence with its answer taken out, where a preposition lets it go cleanly)."""
     for line in path.read_text(encoding="utf-8").splitlines()[:limit]:
         item = json.loads(line)
         answer = item["answers"][0]
@@ -176,6 +186,8 @@ def quiz_pairs(path: Path, pool: SentencePool, rng: random.Random, limit: int | 
                 start = _find(sentence, answer)
                 if start >= 0:
                     yield Pair(question, sentence, start, start + len(answer), "quiz")
+                    if erase:
+                        yield from _erased_twin(question, sentence, start, start + len(answer), None, "quiz-erased")
                 elif question is item["question"]:
                     yield Pair(question, sentence, -1, -1, "quiz-paragraph")
             for negative in pool.neighbours(question, "", answer, 2 if question is casual else 1):
@@ -193,6 +205,13 @@ def _negatives(
         yield Pair(question, sentence, -1, -1, f"{source}-article")
     for sentence in pool.neighbours(question, doc, answer, 1):
         yield Pair(question, sentence, -1, -1, f"{source}-neighbour")
+
+
+def _erased_twin(question: str, sentence: str, start: int, end: int, label: str | None, source: str) -> Iterator[Pair]:
+    """The answering sentence with its answer taken out, as a negative, when a clean one can be made."""
+    twin = erased(sentence, start, end, label)
+    if twin is not None and not contains(twin, sentence[start:end]):
+        yield Pair(question, twin, -1, -1, source)
 
 
 def _find(sentence: str, answer: str) -> int:
