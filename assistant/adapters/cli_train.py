@@ -59,6 +59,9 @@ def train_command(
             help="Also train on each answering sentence with its answer taken out, as a negative",
         ),
     ] = True,
+    follow_ups: Annotated[
+        bool, typer.Option("--follow-ups", help="Ask some generated questions in the form a follow-up is read in")
+    ] = False,
 ) -> None:
     """Generate training pairs, fine-tune the packaged encoder into the reader, export it as int8 ONNX."""
     from assistant.train.build import TrainPlan, train_reader
@@ -86,6 +89,7 @@ def train_command(
         max_steps=max_steps,
         wh_movement=wh_movement,
         erase_answers=erase_answers,
+        follow_ups=follow_ups,
     )
     started = time.perf_counter()
 

@@ -87,7 +87,7 @@ def focused_question(question: str, history: Iterable[Mapping[str, str] | Turn] 
     return resolve_pronouns(question, subject)
 
 
-_ASKING = frozenset(
+ASKING_WORDS = frozenset(  # what asks, not what is asked about: left out of a subject
     "who whom whose what when where which why how long many much did does do was were is are has have had".split()
 )
 
@@ -100,7 +100,7 @@ def reading_question(question: str, history: Iterable[Mapping[str, str] | Turn] 
     subject = _subject(history)
     if not subject or not is_follow_up(question):
         return focus
-    words = [word for word in re.sub(r"[?!.]", " ", subject).split() if word.lower() not in _ASKING]
+    words = [word for word in re.sub(r"[?!.]", " ", subject).split() if word.lower() not in ASKING_WORDS]
     return f"{focus} — {' '.join(words)}" if words else focus
 
 

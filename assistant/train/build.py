@@ -58,6 +58,7 @@ class TrainPlan:
     max_steps: int | None = None
     wh_movement: bool = False  # also ask wh-movement and absent-slot questions (assistant.train.frames)
     erase_answers: bool = True  # answering sentences with the answer taken out as negatives (train.erasure)
+    follow_ups: bool = False  # some generated questions in the form a follow-up is read in
 
 
 def train_reader(plan: TrainPlan, progress: Callable[[int, int, float], None] | None = None) -> dict[str, Any]:
@@ -100,6 +101,7 @@ def train_reader(plan: TrainPlan, progress: Callable[[int, int, float], None] | 
             "epochs": plan.epochs,
             "wh_movement": plan.wh_movement,
             "erase_answers": plan.erase_answers,
+            "follow_ups": plan.follow_ups,
             "final_loss": round(result.final_loss, 4),
             "fit_seconds": round(result.seconds, 1),
             "total_seconds": round(time.perf_counter() - started, 1),
@@ -124,7 +126,8 @@ def make_pairs(plan: TrainPlan) -> list[Pair]:
     pool = SentencePool([Sentence(doc, text) for doc, texts in articles.items() for text in texts])
     pairs = list(quiz_pairs(plan.quiz_path, pool, rng, plan.quiz_limit, plan.erase_answers))
     nlp = spacy.load(SPACY_MODEL)
-    pairs.extend(generated_pairs(articles, pool, nlp, rng, plan.per_article, plan.wh_movement, plan.erase_answers))
+    options = (plan.wh_movement, plan.erase_answers, plan.follow_ups)
+    pairs.extend(generated_pairs(articles, pool, nlp, rng, plan.per_article, *options))
     log.info("%d training pairs (%d answer)", len(pairs), sum(p.answers for p in pairs))
     return pairs
 

@@ -28,11 +28,12 @@ from assistant.text.casual import plain_casual, terse
 from assistant.text.sentences import sentence_spans
 from assistant.text.tokens import terms
 from assistant.train.erasure import erased
-from assistant.train.questions import all_questions, questions_for
+from assistant.train.questions import all_questions, follow_up_form, questions_for
 
 MIN_SENTENCE_WORDS = 6
 MAX_SENTENCE_CHARS = 400
 COMMON_TERM_POSTINGS = 1500  # terms in more sentences than this say nothing about a neighbour
+FOLLOW_UP_SHARE = 0.15  # generated questions asked in the form the answer step reads a follow-up in
 
 
 @dataclass(frozen=True)
@@ -114,10 +115,12 @@ def generated_pairs(
     per_article: int,
     wh_movement: bool = False,
     erase: bool = False,
+    follow_ups: bool = False,
 ) -> Iterator[Pair]:
     """Questions from up to ``per_article`` sentences of each article, each with its hard negatives; with
     ``wh_movement`` also the clause questions and absent-slot refusals of :mod:`assistant.train.frames`, with
-    ``erase`` also each answering sentence with its answer taken out (:mod:`assistant.train.erasure`)."""
+    ``erase`` also each answering sentence with its answer taken out (:mod:`assistant.train.erasure`), with
+    ``follow_ups`` some questions in the follow-up form the answer step reads ("when — putin macron call")."""
     ask = all_questions if wh_movement else questions_for
     picked: list[tuple[str, str]] = []
     for doc, sentences in articles.items():
@@ -133,11 +136,14 @@ def generated_pairs(
                 yield Pair(generated.question, sentence, -1, -1, "generated-absent")
                 continue
             answer = sentence[generated.answer_start : generated.answer_end]
-            yield Pair(generated.question, sentence, generated.answer_start, generated.answer_end, generated.form)
-            yield from _negatives(generated.question, answer, doc, articles[doc], pool, rng, "generated")
+            question, form = generated.question, generated.form
+            if follow_ups and rng.random() < FOLLOW_UP_SHARE and (elliptic := follow_up_form(question)):
+                question, form = elliptic, form + "-follow-up"
+            yield Pair(question, sentence, generated.answer_start, generated.answer_end, form)
+            yield from _negatives(question, answer, doc, articles[doc], pool, rng, "generated")
             if erase:
                 span = (generated.answer_start, generated.answer_end)
-                yield from _erased_twin(generated.question, sentence, *span, labels.get(span), "generated-erased")
+                yield from _erased_twin(question, sentence, *span, labels.get(span), "generated-erased")
             swapped = _swapped(generated.question, answer, entities, names, " ".join(articles[doc]), rng)
             if swapped is not None:
                 yield Pair(swapped, sentence, -1, -1, "generated-swap")

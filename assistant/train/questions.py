@@ -18,10 +18,12 @@ synonym, a reworded one, so that the reader learns meaning rather than shared le
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.answer.conversation import ASKING_WORDS
 from assistant.text.casual import plain_casual, terse
 from assistant.train.frames import frame_questions
 
@@ -145,6 +147,26 @@ def all_questions(sentence: Any, rng: random.Random) -> Iterator[Generated]:
     for asked in frame_questions(sentence, rng):
         question, form = _varied(asked.question, asked.form, rng)
         yield Generated(question, asked.answer_start, asked.answer_end, form)
+
+
+_WH_PHRASE = re.compile(
+    r"\b(how (?:long|many|much|far)|which \w+|what (?:date|time|place|group|percentage)|who|when|where|what)\b",
+    re.IGNORECASE,
+)
+
+
+def follow_up_form(question: str) -> str | None:
+    """The question as the answer step reads a follow-up: the asked phrase, then the conversation subject's
+    words ("when — putin and macron speak on the phone", as "when?" after a question about the call reads),
+    so the reader learns that form; ``None`` when the question names no asked phrase or too little else."""
+    found = _WH_PHRASE.search(question)
+    if found is None:
+        return None
+    rest = f"{question[: found.start()]} {question[found.end() :]}"
+    words = [word for word in re.sub(r"[?!.,]", " ", rest).split() if word.lower() not in ASKING_WORDS]
+    if len(words) < 2:
+        return None
+    return f"{found.group(0)} — {' '.join(words)}"
 
 
 def _is_subject(entity: Any) -> bool:

@@ -62,3 +62,15 @@ def test_no_question_contains_its_own_answer(nlp: Any) -> None:
     text = "The Red Cross sent 300 volunteers to Vermont on Friday after the floods."
     for question, answer in asked(nlp, text).items():
         assert answer is None or answer.lower() not in question.lower()
+
+
+def test_a_follow_up_form_keeps_the_asked_phrase_and_the_subject_words_as_the_answer_step_reads_them() -> None:
+    from assistant.answer.conversation import reading_question
+    from assistant.train.questions import follow_up_form
+
+    assert follow_up_form("Who initiated the call?") == "Who — initiated the call"
+    assert follow_up_form("how long call macron putin") == "how long — call macron putin"
+    assert follow_up_form("when") is None  # nothing left to name the subject
+    history = [{"role": "user", "content": "what did the two presidents agree on"}]
+    read = reading_question("through who", history)
+    assert read.split(" — ")[1] == follow_up_form("who did the two presidents agree on").split(" — ")[1]  # type: ignore[union-attr]
