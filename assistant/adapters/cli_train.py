@@ -117,6 +117,9 @@ def tune_reader_command(
     report: Annotated[
         Path | None, typer.Option("--report", help="Write the fit and its cross-validated figures")
     ] = None,
+    casual: Annotated[
+        bool, typer.Option("--casual/--written-only", help="Also fit on each question typed casually")
+    ] = True,
 ) -> None:
     """Fit the reader's answer and span thresholds on development questions; print cross-validated figures."""
     from assistant.measure.tune_reader import MODEL_DIR, cross_validated, fit_thresholds, observe, record
@@ -127,7 +130,7 @@ def tune_reader_command(
             raise ConfigurationError(f"No question set at {path}")
     folder = reader or MODEL_DIR
     service = BriefingService(settings_from(index=index, reader_model=folder, answerer="reader"))
-    observed = observe(service, questions)
+    observed = observe(service, questions, casual=casual)
     thresholds = fit_thresholds(observed)
     checked = cross_validated(observed)
     fitted = asdict(thresholds)
@@ -135,7 +138,12 @@ def tune_reader_command(
     typer.echo(f"thresholds {fitted} written to {folder}; cross-validated: {json.dumps(checked)}")
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
-        body = {"questions": [str(p) for p in questions], "observed": len(observed), "thresholds": fitted}
+        body = {
+            "questions": [str(p) for p in questions],
+            "casual_forms": casual,
+            "observed": len(observed),
+            "thresholds": fitted,
+        }
         report.write_text(json.dumps({**body, "cross_validated": checked}, indent=2) + "\n", encoding="utf-8")
 
 

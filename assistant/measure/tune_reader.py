@@ -32,13 +32,16 @@ from assistant.answer.reader import MODEL_DIR, write_thresholds
 from assistant.answer.reading import Read, Thresholds, read_candidates, short_span, shortlist
 from assistant.measure.evaluation import contains_answer
 from assistant.measure.questions import evidence_docs, load_question_set
+from assistant.text.casual import terse
 
 SPAN_PRECISION = 0.9
 MIN_SHORT_ANSWERS = 5
 HIDDEN_ANSWER_DEPTH = 10
 FOLDS = 5
+FOLD_SEED = 13
 WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 TWIN_SUFFIX = "-hidden"
+CASUAL_SUFFIX = "-casual"
 ANY_SPAN = Thresholds(answer=0.0, span=0.0)  # to see every span the answer step could show, however unsure
 STEPS, RATE, L2 = 2000, 0.1, 0.01
 
@@ -69,8 +72,11 @@ class Observed:
         return self.qid.endswith(TWIN_SUFFIX)
 
 
-def observe(service: Any, paths: list[Path], hide_evidence: bool = True) -> list[Observed]:
-    """One observation per question, and one more per answerable question with its evidence hidden."""
+def observe(service: Any, paths: list[Path], hide_evidence: bool = True, casual: bool = False) -> list[Observed]:
+    """One observation per question, and one more per answerable question with its evidence hidden; with
+    ``casual``, all of that again for the question typed casually (lower case, fewer function words), so the
+    decision also sees the lower logits of the way people type."""
+    rng = random.Random(FOLD_SEED)
     found: list[Observed] = []
     for path in paths:
         for item in load_question_set(path):
@@ -82,11 +88,20 @@ def observe(service: Any, paths: list[Path], hide_evidence: bool = True) -> list
             sources = evidence_docs(item)
             if hide_evidence and answerable and sources:
                 asked.append((sources, False))
-            for hidden, still in asked:
-                one = _observe_one(service, str(item["id"]), str(item["question"]), golds, hidden, still)
-                if one is not None:
-                    found.append(one)
+            forms = [(str(item["id"]), str(item["question"]))]
+            if casual:
+                forms.append((str(item["id"]) + CASUAL_SUFFIX, terse(str(item["question"]), rng)))
+            for qid, question in forms:
+                for hidden, still in asked:
+                    one = _observe_one(service, qid, question, golds, hidden, still)
+                    if one is not None:
+                        found.append(one)
     return found
+
+
+def asked_id(qid: str) -> str:
+    """The question an observation comes from, whatever form it was asked in: its cross-validation group."""
+    return qid.removesuffix(TWIN_SUFFIX).removesuffix(CASUAL_SUFFIX)
 
 
 def _observe_one(
@@ -216,12 +231,19 @@ def figures(observed: list[Observed], fitted: list[Thresholds]) -> dict[str, flo
 
 
 def cross_validated(observed: list[Observed], folds: int = FOLDS, seed: int = 13) -> dict[str, Any]:
-    """Each question scored under a fit made without its fold (a question and its hidden twin share one)."""
-    ids = sorted({o.qid.removesuffix(TWIN_SUFFIX) for o in observed})
+    """Each question scored under a fit made without its fold (a question, its casual form and their hidden
+    twins share one)."""
+    ids = sorted({asked_id(o.qid) for o in observed})
     random.Random(seed).shuffle(ids)
     fold_of = {qid: number % folds for number, qid in enumerate(ids)}
-    fitted = [
-        fit_thresholds([o for o in observed if fold_of[o.qid.removesuffix(TWIN_SUFFIX)] != k]) for k in range(folds)
-    ]
-    chosen = [fitted[fold_of[o.qid.removesuffix(TWIN_SUFFIX)]] for o in observed]
-    return {"folds": folds, **figures(observed, chosen), "fits_per_fold": [asdict(t) for t in fitted]}
+    fitted = [fit_thresholds([o for o in observed if fold_of[asked_id(o.qid)] != k]) for k in range(folds)]
+    chosen = [fitted[fold_of[asked_id(o.qid)]] for o in observed]
+    written = [(o, t) for o, t in zip(observed, chosen, strict=True) if CASUAL_SUFFIX not in o.qid]
+    by_form = {}
+    if len(written) < len(observed):  # casual copies were observed: each form's figures on its own too
+        typed = [(o, t) for o, t in zip(observed, chosen, strict=True) if CASUAL_SUFFIX in o.qid]
+        by_form = {
+            "written": figures([o for o, _ in written], [t for _, t in written]),
+            "casual": figures([o for o, _ in typed], [t for _, t in typed]),
+        }
+    return {"folds": folds, **figures(observed, chosen), **by_form, "fits_per_fold": [asdict(t) for t in fitted]}

@@ -151,3 +151,17 @@ def test_an_unsure_reader_span_is_shown_short_only_where_the_question_shape_pick
     assert short_span(read, unsure, lambda candidate: "Fri") == "Friday"
     assert short_span(read, unsure, lambda candidate: "Russia") is None
     assert short_span(read, Thresholds(span=0.1)) == "Friday"
+
+
+def test_a_question_and_its_casual_form_are_scored_in_one_fold_and_reported_apart() -> None:
+    from assistant.measure.tune_reader import CASUAL_SUFFIX, asked_id
+
+    written = [Observed(f"q{i}", True, (_read(3.0, 2.0, True),)) for i in range(10)]
+    typed = [Observed(f"q{i}{CASUAL_SUFFIX}", True, (_read(3.0, -1.0, i % 2 == 0),)) for i in range(10)]
+    assert {asked_id(o.qid) for o in typed} == {o.qid for o in written}
+    checked = cross_validated(written + typed, folds=5)
+    assert checked["written"]["questions"] == 10 and checked["casual"]["questions"] == 10
+    assert checked["written"]["answer_correct"] == 1.0
+    assert checked["casual"]["answer_correct"] < 1.0  # the typed forms' wrong reads are not hidden by the written
+    assert "written" not in cross_validated(written, folds=5)
+
