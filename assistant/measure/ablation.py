@@ -49,8 +49,12 @@ def collect(folder: Path, tuned: Path | None = None) -> list[dict[str, Any]]:
                 rows.append(_row(f"{label} — typed casually", answerer, report["casual"]))
     if tuned is not None and tuned.is_file():
         cross = json.loads(tuned.read_text(encoding="utf-8"))["cross_validated"]
-        figures = {"answer": cross, "abstention": cross}
-        rows.append(_row(f"news dev questions, {cross['folds']}-fold cross-validated thresholds", "reader", figures))
+        label = f"news dev questions, {cross['folds']}-fold cross-validated thresholds"
+        forms = (
+            [(label, cross["written"]), (f"{label} — typed casually", cross["casual"])] if "written" in cross else []
+        )
+        for form_label, figures in forms or [(label, cross)]:
+            rows.append(_row(form_label, "reader", {"answer": figures, "abstention": figures}))
     return rows
 
 
