@@ -164,4 +164,3 @@ def test_a_question_and_its_casual_form_are_scored_in_one_fold_and_reported_apar
     assert checked["written"]["answer_correct"] == 1.0
     assert checked["casual"]["answer_correct"] < 1.0  # the typed forms' wrong reads are not hidden by the written
     assert "written" not in cross_validated(written, folds=5)
-
