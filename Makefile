@@ -57,7 +57,7 @@ calibrate: install
 	$(BIN)/briefings tune $(NEWS)/questions-dev.jsonl --index $(NEWS_INDEX) --out assistant/answer/model.json
 
 ## Rebuild the reader model from scratch (fixed seed): generated pairs, fit, int8 ONNX, then its thresholds on the
-## news dev questions only. About 25 minutes on 2 CPU cores; see assistant/answer/reader_model/READER.md
+## news dev questions only. About 30 minutes on 2 CPU cores; see assistant/answer/reader_model/READER.md
 .PHONY: train-reader tune-reader ablation
 train-reader: install
 	$(BIN)/briefings train --news $(NEWS) --quiz $(QUIZ) --out $(READER)
