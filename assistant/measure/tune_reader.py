@@ -38,7 +38,7 @@ SPAN_PRECISION = 0.9
 MIN_SHORT_ANSWERS = 5
 HIDDEN_ANSWER_DEPTH = 10
 FOLDS = 5
-FOLD_SEED = 13
+CASUAL_SEED = 13  # how the casual copies drop function words, fixed so a refit sees the same copies
 WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 TWIN_SUFFIX = "-hidden"
 CASUAL_SUFFIX = "-casual"
@@ -76,7 +76,7 @@ def observe(service: Any, paths: list[Path], hide_evidence: bool = True, casual:
     """One observation per question, and one more per answerable question with its evidence hidden; with
     ``casual``, all of that again for the question typed casually (lower case, fewer function words), so the
     decision also sees the lower logits of the way people type."""
-    rng = random.Random(FOLD_SEED)
+    rng = random.Random(CASUAL_SEED)
     found: list[Observed] = []
     for path in paths:
         for item in load_question_set(path):
@@ -102,6 +102,11 @@ def observe(service: Any, paths: list[Path], hide_evidence: bool = True, casual:
 def asked_id(qid: str) -> str:
     """The question an observation comes from, whatever form it was asked in: its cross-validation group."""
     return qid.removesuffix(TWIN_SUFFIX).removesuffix(CASUAL_SUFFIX)
+
+
+def is_casual(qid: str) -> bool:
+    """Whether the observation asked the question's casual copy (hidden-evidence twin or not)."""
+    return qid.removesuffix(TWIN_SUFFIX).endswith(CASUAL_SUFFIX)
 
 
 def _observe_one(
@@ -238,12 +243,10 @@ def cross_validated(observed: list[Observed], folds: int = FOLDS, seed: int = 13
     fold_of = {qid: number % folds for number, qid in enumerate(ids)}
     fitted = [fit_thresholds([o for o in observed if fold_of[asked_id(o.qid)] != k]) for k in range(folds)]
     chosen = [fitted[fold_of[asked_id(o.qid)]] for o in observed]
-    written = [(o, t) for o, t in zip(observed, chosen, strict=True) if CASUAL_SUFFIX not in o.qid]
+    casual = [is_casual(o.qid) for o in observed]
     by_form = {}
-    if len(written) < len(observed):  # casual copies were observed: each form's figures on its own too
-        typed = [(o, t) for o, t in zip(observed, chosen, strict=True) if CASUAL_SUFFIX in o.qid]
-        by_form = {
-            "written": figures([o for o, _ in written], [t for _, t in written]),
-            "casual": figures([o for o, _ in typed], [t for _, t in typed]),
-        }
+    if any(casual):  # casual copies were observed: each form's figures on its own too
+        for form, wanted in (("written", False), ("casual", True)):
+            part = [(o, t) for o, t, c in zip(observed, chosen, casual, strict=True) if c == wanted]
+            by_form[form] = figures([o for o, _ in part], [t for _, t in part])
     return {"folds": folds, **figures(observed, chosen), **by_form, "fits_per_fold": [asdict(t) for t in fitted]}
