@@ -171,10 +171,20 @@ class BriefingService:
         return pipeline.answer_extractively(self, question, history, since, until, abstain_below)
 
     def decide(
-        self, question: str, evidence: pipeline.Evidence, ranked: list[Candidate], abstain_below: float | None = None
+        self,
+        question: str,
+        evidence: pipeline.Evidence,
+        ranked: list[Candidate],
+        abstain_below: float | None = None,
+        rerank: bool = True,
     ) -> Extracted:
-        """The extractive answer over ranked evidence (``tune`` passes its own ranking and threshold)."""
-        return pipeline.decide(self, question, evidence, ranked, abstain_below)
+        """The extractive answer over ranked evidence (``tune`` passes its own ranking and threshold, and asks
+        for the rules' own answer, not reranked by the reader)."""
+        return pipeline.decide(self, question, evidence, ranked, abstain_below, rerank)
+
+    def read_evidence(self, evidence: pipeline.Evidence, ranked: list[Candidate]) -> None:
+        """The reader's logit added to the shortlisted evidence sentences as their ``reader`` signal."""
+        pipeline.add_reader_signals(self, evidence, ranked)
 
     def evidence(
         self,

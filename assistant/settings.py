@@ -103,6 +103,11 @@ class Settings(BaseSettings):
         "rules",
         description="What picks the answer: the fitted rules (default) or the reader model trained here (`reader`).",
     )
+    reader_rerank: bool = Field(
+        True,
+        description="With the rules answering, the reader reranks the evidence of questions they answer: "
+        "the rules decide whether to answer, the reranked sentences what is shown (0 = the rules' ranking alone).",
+    )
     reader_model: Path | None = Field(
         None, description="Folder of a reader built by `briefings train`; unset = the shipped one."
     )

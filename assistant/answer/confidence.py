@@ -32,6 +32,7 @@ SIGNALS = (
     "recent",
     "semantic",
 )
+RERANK_SIGNALS = (*SIGNALS, "reader")  # the ranking signals plus the reader model's logit for the sentence
 CONFIDENCE_SIGNALS = ("score", "lexical", "margin", "short", "follow_up")
 
 
@@ -60,16 +61,19 @@ class ConfidenceModel:
 
 @dataclass(frozen=True)
 class Model:
-    """Everything fitted: ranking weights and the abstention model."""
+    """Everything fitted: ranking weights, the abstention model, and the weights of the ranking that adds the
+    reader's logit (``None`` in a model fitted without the reader: the rules' ranking is then all there is)."""
 
     weights: Weights
     confidence: ConfidenceModel
     fitted_on: list[str] = field(default_factory=list)
+    reranking: Weights | None = None
 
     def to_json(self) -> str:
         return json.dumps(
             {
                 "weights": self.weights.values,
+                **({"reranking": self.reranking.values} if self.reranking is not None else {}),
                 "confidence": {
                     "values": self.confidence.values,
                     "bias": self.confidence.bias,
@@ -92,6 +96,7 @@ class Model:
                 float(confidence["threshold"]),
             ),
             list(data.get("fitted_on", [])),
+            Weights({k: float(v) for k, v in data["reranking"].items()}) if "reranking" in data else None,
         )
 
 

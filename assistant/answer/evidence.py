@@ -272,10 +272,14 @@ def score(
 
 def _rank_down_repeats(ranked: list[Candidate], said: Sequence[str]) -> None:
     """Evidence that only repeats an answer already given in the conversation (see chat.earlier_answers)."""
-    lowered = [answer.lower() for answer in said if answer.strip()]
     for candidate in ranked:
-        if any(answer in candidate.text.lower() for answer in lowered):
-            candidate.score -= REPEAT_PENALTY
+        candidate.score -= repeat_penalty(candidate.text, said)
+
+
+def repeat_penalty(sentence: str, said: Sequence[str]) -> float:
+    """What a sentence loses for repeating a short answer the conversation already gave (0 when it does not)."""
+    lowered = sentence.lower()
+    return REPEAT_PENALTY if any(answer.strip() and answer.lower() in lowered for answer in said) else 0.0
 
 
 def _add_semantic(ranked: list[Candidate], question: str, embedder: Embedder, weights: Weights) -> None:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
-from assistant.answer.confidence import Model
+from assistant.answer.confidence import Model, Weights
 from assistant.answer.conversation import (
     History,
     Turn,
@@ -27,10 +27,18 @@ from assistant.answer.conversation import (
     standalone_question,
     turns_from,
 )
-from assistant.answer.evidence import ArticleTexts, Candidate, gather, score
-from assistant.answer.extractive import Extracted, extract_answer
+from assistant.answer.evidence import ArticleTexts, Candidate, gather, repeat_penalty, score
+from assistant.answer.extractive import Extracted, extract_answer, same_value
 from assistant.answer.reader import Reader
-from assistant.answer.reading import Thresholds, TypedSpan, decide_by_reader, read_candidates, shortlist
+from assistant.answer.reading import (
+    Read,
+    Thresholds,
+    TypedSpan,
+    add_reader_signal,
+    decide_by_reader,
+    read_candidates,
+    shortlist,
+)
 from assistant.answer.shapes import question_shape
 from assistant.answer.spans import best_span
 from assistant.answer.stages import recording, stage
@@ -42,6 +50,7 @@ from assistant.settings import Settings
 from assistant.types import Answer, Passage
 from index.embedding import Embedder
 
+NEVER_ABSTAIN = -1.0  # a threshold no confidence is under: the reordered evidence is shown, not judged again
 CONTINUITY_PASSAGES = 2  # passages of the previous question's articles that a follow-up keeps in view
 
 
@@ -142,16 +151,57 @@ def reranked(passages: list[Passage], order: Sequence[str]) -> list[Passage]:
 
 
 def decide(
-    parts: AnswerParts, question: str, evidence: Evidence, ranked: list[Candidate], abstain_below: float | None = None
+    parts: AnswerParts,
+    question: str,
+    evidence: Evidence,
+    ranked: list[Candidate],
+    abstain_below: float | None = None,
+    rerank: bool = True,
 ) -> Extracted:
-    """The extractive answer over ranked evidence (``tune`` passes its own ranking and threshold)."""
-    focus = evidence.focus
+    """The extractive answer over ranked evidence (``tune`` passes its own ranking and threshold, and
+    ``rerank=False`` for the rules' own answer, which their abstention is fitted to judge).
+
+    With the rules answering and ``reader_rerank`` on, the rules decide *whether* to answer (their fitted
+    abstention, unchanged) and the evidence reranked with the reader's logit decides *what* is shown: the
+    reader is better at telling which sentence answers than at telling when none does. The reader is run only
+    for questions the rules answer.
+    """
     settings = parts.settings
     if settings.answerer == "reader":
         fitted = Thresholds.of(parts.reader)
         candidates = shortlist(ranked, settings.reader_sentences)
         reads = read_candidates(parts.reader, evidence.reading, candidates, evidence.said, fitted.weight)
         return decide_by_reader(reads, parts.articles, fitted, abstain_below, typed_span(parts, question, evidence))
+    decided = decide_by_rules(parts, question, evidence, ranked, abstain_below)
+    weights = parts.model.reranking
+    if decided.abstained or not (rerank and settings.reader_rerank) or weights is None:
+        return replace(decided, passage_order=chunk_order(ranked))
+    with stage("rerank"):
+        reordered, order, moved = rerank_with_reader(parts, evidence, ranked, weights)
+    shown = decide_by_rules(parts, question, evidence, reordered, NEVER_ABSTAIN)
+    if shown.abstained:  # nothing citable in the reordered evidence: the rules' own answer stands
+        return replace(decided, passage_order=chunk_order(ranked))
+    if moved is not None and unconfirmed_span(shown, moved):
+        shown = replace(shown, text=moved.candidate.text, alternatives=())
+    return replace(shown, confidence=decided.confidence, features=decided.features, passage_order=order)
+
+
+def unconfirmed_span(shown: Extracted, moved: Read) -> bool:
+    """Is the short answer cut from a sentence the reader moved to the front one the reader did not read
+    there itself? The rules never ranked that sentence first, so its typed span ("NATO" for "where") needs
+    the reader's own span to agree before it is shown alone; otherwise the whole sentence is the answer."""
+    sentence = moved.candidate.text
+    if shown.text == sentence or not shown.citations or shown.citations[0].quote != sentence:
+        return False
+    span = moved.span_text
+    return span is None or not same_value(shown.text, span)
+
+
+def decide_by_rules(
+    parts: AnswerParts, question: str, evidence: Evidence, ranked: list[Candidate], abstain_below: float | None
+) -> Extracted:
+    """The rules' answer over evidence in the order given: best sentence, typed span, fitted abstention."""
+    settings = parts.settings
     shape = question_shape(question)
     return extract_answer(
         ranked,
@@ -162,10 +212,45 @@ def decide(
         settings.abstain_below if abstain_below is None else abstain_below,
         evidence.follow_up,
         settings.entity_spans == "spacy",
-        question_names(focus),
+        question_names(evidence.focus),
         parts.retriever.lexical.knows,
-        key_terms(focus, shape.head),
+        key_terms(evidence.focus, shape.head),
     )
+
+
+def rerank_with_reader(
+    parts: AnswerParts, evidence: Evidence, ranked: list[Candidate], weights: Weights
+) -> tuple[list[Candidate], tuple[str, ...], Read | None]:
+    """The evidence with the best sentence under the reranking (the reader's logit as one more signal, under
+    weights fitted with it) moved to the front, the passages' chunk ids in the reranking's order, and the
+    reader's read of the sentence it moved (``None`` when the rules' best stays first).
+
+    Only the best sentence moves: the others keep the rules' scores and order, so the sentences cited beside
+    it and the other briefings' values offered as alternatives are chosen as the rules choose them (the
+    reader's logit can differ by whole units between two sentences that differ only in their number).
+    """
+    reads = add_reader_signals(parts, evidence, ranked)
+    order = sorted(
+        ranked,
+        key=lambda candidate: weights.score(candidate.signals) - repeat_penalty(candidate.text, evidence.said),
+        reverse=True,
+    )
+    best = order[0]
+    if best is ranked[0]:
+        return ranked, chunk_order(order), None
+    best.score = max(best.score, ranked[0].score)
+    moved = next((read for read in reads if read.candidate is best), None)
+    return [best] + [candidate for candidate in ranked if candidate is not best], chunk_order(order), moved
+
+
+def add_reader_signals(parts: AnswerParts, evidence: Evidence, ranked: list[Candidate]) -> list[Read]:
+    """The reader's logit for the shortlisted sentences, asked the question as the reader reads it."""
+    return add_reader_signal(parts.reader, evidence.reading, ranked, parts.settings.reader_sentences)
+
+
+def chunk_order(ranked: Sequence[Candidate]) -> tuple[str, ...]:
+    """The passages' chunk ids in the order of their best sentence: how the shown passages are reranked."""
+    return tuple(dict.fromkeys(candidate.passage.chunk.id for candidate in ranked))
 
 
 def typed_span(parts: AnswerParts, question: str, evidence: Evidence) -> TypedSpan:

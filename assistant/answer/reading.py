@@ -130,6 +130,21 @@ def read_candidates(
     return reads
 
 
+def add_reader_signal(reader: Reader, question: str, ranked: list[Candidate], size: int) -> list[Read]:
+    """The reader's logit as one more ranking signal (``reader``) of the shortlisted sentences, whose reads
+    are returned; the sentences left unread get the lowest logit read, so none can leap ahead unread."""
+    candidates = shortlist(ranked, size)
+    if not candidates:
+        return []
+    readings = reader.read(question, [c.text for c in candidates])
+    reads = [Read(candidate, reading, reading.logit) for candidate, reading in zip(candidates, readings, strict=True)]
+    logits = {id(read.candidate): read.logit for read in reads}
+    floor = min(logits.values())
+    for candidate in ranked:
+        candidate.signals["reader"] = logits.get(id(candidate), floor)
+    return reads
+
+
 TypedSpan = Callable[[Candidate], str | None]  # the span a question's shape picks out of a sentence, if any
 
 

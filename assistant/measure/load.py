@@ -163,7 +163,10 @@ def resident_mb(pid: int) -> float | None:
 
 async def _run(plan: LoadPlan) -> tuple[Tally, float]:
     tally = Tally([], Counter(), {})
-    limits = httpx.Limits(max_connections=plan.concurrency, max_keepalive_connections=plan.concurrency)
+    # One connection more than there are askers: the uploader's own, or askers that re-ask the moment they
+    # are answered would keep every pooled connection and the upload would wait for the run to end.
+    connections = plan.concurrency + (1 if plan.uploads else 0)
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(
         base_url=plan.url, timeout=plan.timeout, limits=limits, headers=plan.headers()
     ) as client:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answer.confidence import CONFIDENCE_SIGNALS, SIGNALS, ConfidenceModel, Model, Weights
+from assistant.answer.confidence import CONFIDENCE_SIGNALS, RERANK_SIGNALS, SIGNALS, ConfidenceModel, Model, Weights
 from assistant.measure.evaluation import contains_answer
 from assistant.measure.questions import evidence_docs, load_question_set
 
@@ -55,17 +55,19 @@ def example_from(
     golds: list[str],
     answerable: bool,
     follow_up: bool = False,
+    names: tuple[str, ...] = SIGNALS,
 ) -> Example:
-    matrix = np.array([[row.get(name, 0.0) for name in SIGNALS] for row in signal_rows], dtype=float).reshape(
-        -1, len(SIGNALS)
+    matrix = np.array([[row.get(name, 0.0) for name in names] for row in signal_rows], dtype=float).reshape(
+        -1, len(names)
     )
     labels = np.array([contains_answer(sentence, golds) for sentence in sentences], dtype=float)
     return Example(matrix, labels, answerable, follow_up)
 
 
-def fit_ranking(examples: list[Example]) -> Weights:
+def fit_ranking(examples: list[Example], names: tuple[str, ...] = SIGNALS) -> Weights:
+    """Weights of ``names`` (the columns of the examples' signal matrices), fitted listwise."""
     trainable = [e for e in examples if e.answerable and e.holds_answer.sum() > 0]
-    weights = np.zeros(len(SIGNALS))
+    weights = np.zeros(len(names))
     for _ in range(STEPS):
         gradient = np.zeros_like(weights)
         for example in trainable:
@@ -76,7 +78,7 @@ def fit_ranking(examples: list[Example]) -> Weights:
             target /= target.sum()
             gradient += example.signals.T @ (probabilities - target)
         weights -= LEARNING_RATE * (gradient / max(len(trainable), 1) + L2 * weights)
-    return Weights({name: round(float(value), 4) for name, value in zip(SIGNALS, weights, strict=True)})
+    return Weights({name: round(float(value), 4) for name, value in zip(names, weights, strict=True)})
 
 
 @dataclass(frozen=True)
@@ -137,28 +139,42 @@ def fit(service: Any, paths: list[Path], sources: list[str], hide_evidence: bool
 
     With ``hide_evidence``, every answerable question is asked a second time with its evidence articles left
     out of retrieval: the corpus then (most likely) cannot answer it, which gives the abstention model
-    realistic near misses instead of only the few written unanswerable questions.
+    realistic near misses instead of only the few written unanswerable questions. With the reader reranking
+    (the ``reader_rerank`` setting), the weights of the ranking that adds its logit are fitted too, on the
+    same questions; abstention stays fitted on the rules' own answers, since the rules decide whether to answer.
     """
-    weights = fit_ranking(collect(service, paths))
+    collected = collect(service, paths)
+    weights = fit_ranking([example_from(*row) for row in collected])
+    reranking = None
+    if service.settings.reader_rerank and service.settings.answerer == "rules":
+        reranking = fit_ranking([example_from(*row, names=RERANK_SIGNALS) for row in collected], RERANK_SIGNALS)
     decisions = collect_decisions(service, paths, weights, hide_evidence)
-    return Model(weights, fit_confidence(decisions), sources)
+    return Model(weights, fit_confidence(decisions), sources, reranking)
 
 
-def collect(service: Any, paths: list[Path]) -> list[Example]:
-    """Run every question of the sets through the answer path's retrieval and ranking, keeping the signals."""
+Collected = tuple[list[dict[str, float]], list[str], list[str], bool, bool]  # example_from's arguments
+
+
+def collect(service: Any, paths: list[Path]) -> list[Collected]:
+    """Run every question of the sets through the answer path's retrieval and ranking, keeping the signals
+    (with the reader's logit among them when it reranks)."""
     from assistant.answer.conversation import turns_from
 
-    examples = []
+    rows: list[Collected] = []
+    reading = service.settings.reader_rerank and service.settings.answerer == "rules"
     for path in paths:
         for question, history, golds, answerable, _ in _questions(paths=[path]):
             evidence = service.evidence(question, turns_from(history))
+            if reading:
+                service.read_evidence(evidence, evidence.ranked)
             signals, sentences = [c.signals for c in evidence.ranked], [c.text for c in evidence.ranked]
-            examples.append(example_from(signals, sentences, golds, answerable, evidence.follow_up))
-    return examples
+            rows.append((signals, sentences, golds, answerable, evidence.follow_up))
+    return rows
 
 
 def collect_decisions(service: Any, paths: list[Path], weights: Weights, hide_evidence: bool) -> list[Decision]:
-    """What the answer path shows for each question under ``weights`` (never abstaining), and if it is right."""
+    """What the rules show for each question under ``weights`` (never abstaining, not reranked by the reader:
+    their abstention judges their own answer), and if it is right."""
     from assistant.answer.conversation import turns_from
 
     decisions = []
@@ -173,7 +189,7 @@ def collect_decisions(service: Any, paths: list[Path], weights: Weights, hide_ev
             ranked = sorted(evidence.ranked, key=lambda c: c.score, reverse=True)
             if hidden and any(contains_answer(c.text, golds) for c in ranked[:HIDDEN_ANSWER_DEPTH]):
                 continue  # another article holds the answer too: not a question the corpus cannot answer
-            shown = service.decide(question, evidence, ranked, abstain_below=NEVER_ABSTAIN)
+            shown = service.decide(question, evidence, ranked, abstain_below=NEVER_ABSTAIN, rerank=False)
             if not shown.features:
                 continue  # refused before the abstention model is asked (no article names the question's names)
             correct = still_answerable and contains_answer(shown.text, golds)
