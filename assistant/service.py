@@ -182,9 +182,9 @@ class BriefingService:
         for the rules' own answer, not reranked by the reader)."""
         return pipeline.decide(self, question, evidence, ranked, abstain_below, rerank)
 
-    def read_evidence(self, evidence: pipeline.Evidence, ranked: list[Candidate]) -> None:
+    def read_evidence(self, evidence: pipeline.Evidence) -> None:
         """The reader's logit added to the shortlisted evidence sentences as their ``reader`` signal."""
-        pipeline.add_reader_signals(self, evidence, ranked)
+        pipeline.add_reader_signals(self, evidence, evidence.ranked)
 
     def evidence(
         self,

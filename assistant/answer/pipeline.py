@@ -178,6 +178,8 @@ def decide(
         return replace(decided, passage_order=chunk_order(ranked))
     with stage("rerank"):
         reordered, order, moved = rerank_with_reader(parts, evidence, ranked, weights)
+    if reordered is ranked:  # the rules' best sentence stays first: their answer is the one shown
+        return replace(decided, passage_order=order)
     shown = decide_by_rules(parts, question, evidence, reordered, NEVER_ABSTAIN)
     if shown.abstained:  # nothing citable in the reordered evidence: the rules' own answer stands
         return replace(decided, passage_order=chunk_order(ranked))
@@ -223,7 +225,7 @@ def rerank_with_reader(
 ) -> tuple[list[Candidate], tuple[str, ...], Read | None]:
     """The evidence with the best sentence under the reranking (the reader's logit as one more signal, under
     weights fitted with it) moved to the front, the passages' chunk ids in the reranking's order, and the
-    reader's read of the sentence it moved (``None`` when the rules' best stays first).
+    reader's read of the sentence it moved (``None`` when the rules' best stays first, or the one moved was unread).
 
     Only the best sentence moves: the others keep the rules' scores and order, so the sentences cited beside
     it and the other briefings' values offered as alternatives are chosen as the rules choose them (the

@@ -133,11 +133,9 @@ def read_candidates(
 def add_reader_signal(reader: Reader, question: str, ranked: list[Candidate], size: int) -> list[Read]:
     """The reader's logit as one more ranking signal (``reader``) of the shortlisted sentences, whose reads
     are returned; the sentences left unread get the lowest logit read, so none can leap ahead unread."""
-    candidates = shortlist(ranked, size)
-    if not candidates:
+    reads = read_candidates(reader, question, shortlist(ranked, size), ())
+    if not reads:
         return []
-    readings = reader.read(question, [c.text for c in candidates])
-    reads = [Read(candidate, reading, reading.logit) for candidate, reading in zip(candidates, readings, strict=True)]
     logits = {id(read.candidate): read.logit for read in reads}
     floor = min(logits.values())
     for candidate in ranked:

@@ -143,10 +143,11 @@ def fit(service: Any, paths: list[Path], sources: list[str], hide_evidence: bool
     (the ``reader_rerank`` setting), the weights of the ranking that adds its logit are fitted too, on the
     same questions; abstention stays fitted on the rules' own answers, since the rules decide whether to answer.
     """
-    collected = collect(service, paths)
+    reading = service.settings.reader_rerank and service.settings.answerer == "rules"
+    collected = collect(service, paths, reading)
     weights = fit_ranking([example_from(*row) for row in collected])
     reranking = None
-    if service.settings.reader_rerank and service.settings.answerer == "rules":
+    if reading:
         reranking = fit_ranking([example_from(*row, names=RERANK_SIGNALS) for row in collected], RERANK_SIGNALS)
     decisions = collect_decisions(service, paths, weights, hide_evidence)
     return Model(weights, fit_confidence(decisions), sources, reranking)
@@ -155,18 +156,17 @@ def fit(service: Any, paths: list[Path], sources: list[str], hide_evidence: bool
 Collected = tuple[list[dict[str, float]], list[str], list[str], bool, bool]  # example_from's arguments
 
 
-def collect(service: Any, paths: list[Path]) -> list[Collected]:
+def collect(service: Any, paths: list[Path], reading: bool = False) -> list[Collected]:
     """Run every question of the sets through the answer path's retrieval and ranking, keeping the signals
-    (with the reader's logit among them when it reranks)."""
+    (with ``reading``, the reader's logit among them)."""
     from assistant.answer.conversation import turns_from
 
     rows: list[Collected] = []
-    reading = service.settings.reader_rerank and service.settings.answerer == "rules"
     for path in paths:
         for question, history, golds, answerable, _ in _questions(paths=[path]):
             evidence = service.evidence(question, turns_from(history))
             if reading:
-                service.read_evidence(evidence, evidence.ranked)
+                service.read_evidence(evidence)
             signals, sentences = [c.signals for c in evidence.ranked], [c.text for c in evidence.ranked]
             rows.append((signals, sentences, golds, answerable, evidence.follow_up))
     return rows
