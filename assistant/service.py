@@ -77,8 +77,14 @@ class BriefingService:
 
     @cached_property
     def retriever(self) -> HybridRetriever:
+        settings = self.settings
         return HybridRetriever(
-            self.store, self._lexical, self.embedder, self.settings.candidates, self.settings.max_chunks_per_article
+            self.store,
+            self._lexical,
+            self.embedder,
+            settings.candidates,
+            settings.max_chunks_per_article,
+            settings.retrieval_ranking,
         )
 
     @cached_property

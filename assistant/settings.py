@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     candidates: int = Field(
         40, ge=5, le=500, description="Chunks taken from each of dense and lexical search before fusion."
     )
+    retrieval_ranking: Literal["sentences", "rrf"] = Field(
+        "sentences",
+        description="How candidate chunks are ranked: by their closest sentence to the question plus a little "
+        "BM25 (`sentences`), or by reciprocal rank fusion of the dense and BM25 lists (`rrf`).",
+    )
     max_chunks_per_article: int = Field(
         1, ge=1, le=20, description="At most this many chunks of one article among the top passages."
     )
@@ -113,6 +118,13 @@ class Settings(BaseSettings):
     )
     reader_sentences: int = Field(
         8, ge=1, le=40, description="Best-ranked evidence sentences the reader reads for each question."
+    )
+    rerank_sentences: int = Field(
+        3,
+        ge=1,
+        le=40,
+        description="Best-ranked evidence sentences the reader reads when it reranks the rules' evidence "
+        "(plus the 4 nearest by meaning).",
     )
     reader_pool: int = Field(
         20, ge=1, le=50, description="Passages retrieved for the reader to rerank; the best `passages` are shown."

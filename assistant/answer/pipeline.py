@@ -247,7 +247,7 @@ def rerank_with_reader(
 
 def add_reader_signals(parts: AnswerParts, evidence: Evidence, ranked: list[Candidate]) -> list[Read]:
     """The reader's logit for the shortlisted sentences, asked the question as the reader reads it."""
-    return add_reader_signal(parts.reader, evidence.reading, ranked, parts.settings.reader_sentences)
+    return add_reader_signal(parts.reader, evidence.reading, ranked, parts.settings.rerank_sentences)
 
 
 def chunk_order(ranked: Sequence[Candidate]) -> tuple[str, ...]:

@@ -1,9 +1,14 @@
-"""Hybrid retrieval: dense (Chroma) and lexical (BM25) candidates fused by reciprocal rank.
+"""Hybrid retrieval: dense (Chroma) and lexical (BM25) candidates, ranked by their best sentence.
 
 Dense search understands paraphrase; BM25 catches the rare names and numbers a question shares with its
-answer. Reciprocal rank fusion needs no score calibration between the two, which matters because BM25
-scores vary wildly with question length. After fusion at most ``max_chunks_per_article`` chunks of one
-article stay among the top passages, so one long article cannot crowd out the others.
+answer. Together they nominate candidate chunks; each is then ranked by how close its *closest sentence* is
+to the question (the sentence vectors stored at ingest, so nothing is encoded), plus a small share of its
+BM25 score scaled to the best hit. A question usually paraphrases one sentence, and a chunk's single
+vector blurs that sentence with its neighbours: on the public news dev questions this ranking puts the
+evidence article among the top 10 for 0.80 of questions against 0.66 for reciprocal rank fusion of the
+two lists, from the same candidates (``retrieval_ranking = "rrf"`` keeps the fusion). After ranking at most
+``max_chunks_per_article`` chunks of one article stay among the top passages, so one long article cannot
+crowd out the others.
 
 It owns search and fusion over the store and the lexical index, and keeping that lexical index current. Must
 not pick sentences, answer or cite (that is ``answer/``), talk to chromadb except through
@@ -21,6 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from threading import Lock
 
+import numpy as np
+
 from assistant.answer.stages import stage
 from assistant.types import Passage
 from index.embedding import Embedder
@@ -31,6 +38,11 @@ from index.store import ChunkStore, StoredChunk
 log = logging.getLogger(__name__)
 
 RRF_K = 60
+# What BM25 (as a share of the best lexical hit's score) adds to a chunk's best sentence cosine. Chosen on the
+# news dev questions among 0, 0.05, 0.1, 0.2 and 0.3 (0.1: evidence among the top 10 for 0.80 of them); the
+# seed questions among the news, not used to choose it, agree (0.91 against 0.74 for the fusion).
+LEXICAL_SHARE = 0.1
+RANKINGS = ("sentences", "rrf")
 GENERATION_CHECK_SECONDS = 2.0
 LEXICAL_THREADS = 4  # BM25 searches running beside query embedding and dense search, across all questions
 
@@ -100,12 +112,16 @@ class HybridRetriever:
         embedder: Embedder,
         candidates: int = 40,
         max_chunks_per_article: int = 2,
+        ranking: str = "sentences",
     ) -> None:
+        if ranking not in RANKINGS:
+            raise ValueError(f"unknown retrieval ranking {ranking!r}: use one of {', '.join(RANKINGS)}")
         self._store = store
         self._lexical = lexical
         self._embedder = embedder
         self._candidates = candidates
         self._per_article = max_chunks_per_article
+        self._ranking = ranking
 
     @property
     def lexical(self) -> LexicalIndex:
@@ -133,7 +149,9 @@ class HybridRetriever:
             dense = [(chunk, score) for chunk, score in dense if chunk.doc not in exclude]
             lexical = [(chunk, score) for chunk, score in lexical if chunk.doc not in exclude]
         with stage("fuse"):
-            return self._fuse(dense, lexical, k)
+            if self._ranking == "rrf":
+                return self._fuse(dense, lexical, k)
+            return self._by_sentence(dense, lexical, k, vector)
 
     def _lexical_hits(
         self, index: LexicalIndex, query: str, since: str | None, until: str | None
@@ -169,6 +187,34 @@ class HybridRetriever:
         chosen = self._diverse(ordered, chunks, k)
         return [Passage(chunks[i], fused[i], dense_scores.get(i), lexical_scores.get(i)) for i in chosen]
 
+    def _by_sentence(
+        self,
+        dense: list[tuple[StoredChunk, float]],
+        lexical: list[tuple[StoredChunk, float]],
+        k: int,
+        vector: np.ndarray,
+    ) -> list[Passage]:
+        """Every candidate chunk ranked by its closest sentence's cosine plus :data:`LEXICAL_SHARE` of its
+        BM25 score over the best hit's; a chunk stored without sentence vectors counts its own cosine."""
+        chunks: dict[str, StoredChunk] = {}
+        dense_scores: dict[str, float] = {}
+        lexical_scores: dict[str, float] = {}
+        for ranking, scores in ((dense, dense_scores), (lexical, lexical_scores)):
+            for chunk, score in ranking:
+                chunks.setdefault(chunk.id, chunk)
+                scores[chunk.id] = score
+        best_lexical = max(lexical_scores.values(), default=0.0) or 1.0
+        query = np.asarray(vector, dtype=np.float32)
+        scored: dict[str, float] = {}
+        for chunk_id, chunk in chunks.items():
+            closest = _closest_sentence(chunk, query)
+            if closest is None:
+                closest = dense_scores.get(chunk_id, 0.0)
+            scored[chunk_id] = closest + LEXICAL_SHARE * lexical_scores.get(chunk_id, 0.0) / best_lexical
+        ordered = sorted(scored, key=lambda chunk_id: scored[chunk_id], reverse=True)
+        chosen = self._diverse(ordered, chunks, k)
+        return [Passage(chunks[i], scored[i], dense_scores.get(i), lexical_scores.get(i)) for i in chosen]
+
     def _diverse(self, ordered: list[str], chunks: dict[str, StoredChunk], k: int) -> list[str]:
         """The top ``k`` with at most ``max_chunks_per_article`` per article, topped up from the rest in rank
         order when there are fewer articles than places (a one-article corpus still yields ``k`` passages)."""
@@ -186,3 +232,12 @@ class HybridRetriever:
                 return chosen
         rank = {chunk_id: position for position, chunk_id in enumerate(ordered)}
         return sorted(chosen + skipped[: k - len(chosen)], key=rank.__getitem__)
+
+
+def _closest_sentence(chunk: StoredChunk, query: np.ndarray) -> float | None:
+    """The highest cosine between the query and one of the chunk's stored sentence vectors (``None`` if none)."""
+    sentences = chunk.sentences
+    if sentences is None or not len(sentences.quantised):
+        return None
+    scaled = (sentences.quantised.astype(np.float32) @ query) * (sentences.scales.astype(np.float32) / 127.0)
+    return float(scaled.max())

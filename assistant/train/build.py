@@ -109,6 +109,7 @@ def train_reader(plan: TrainPlan, progress: Callable[[int, int, float], None] | 
             "held_back": {"pairs": exported.pairs, **held_back_figures(net, tokenizer, check)},
             "int8_vs_trained": {
                 "answers_logit_correlation": round(exported.logit_correlation, 4),
+                "largest_logit_difference": round(exported.largest_logit_difference, 4),
                 "same_best_span": round(exported.span_agreement, 4),
             },
         },
