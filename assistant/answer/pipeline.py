@@ -283,7 +283,8 @@ def find_evidence(
     started = time.perf_counter()
     settings = parts.settings
     reading = settings.answerer == "reader"  # the reader reranks a wider pool, then the best are shown
-    passages_wanted = max(settings.passages, settings.reader_pool) if reading else settings.passages
+    # every passage whose sentences compete is retrieved; the best-ranked evidence decides which are shown
+    passages_wanted = max(settings.passages, settings.reader_pool if reading else settings.evidence_passages)
     query = standalone_question(question, history)
     follow_up = bool(history) and is_follow_up(question)
     passages = parts.retriever.retrieve(query, passages_wanted, since, until, exclude)
