@@ -195,7 +195,11 @@ class HybridRetriever:
         vector: np.ndarray,
     ) -> list[Passage]:
         """Every candidate chunk ranked by its closest sentence's cosine plus :data:`LEXICAL_SHARE` of its
-        BM25 score over the best hit's; a chunk stored without sentence vectors counts its own cosine."""
+        BM25 score over the best hit's; a chunk stored without sentence vectors counts its own cosine.
+
+        A chunk only BM25 found gets its dense cosine estimated from its sentence vectors, so evidence ranking,
+        which weighs that cosine, does not read "not among dense search's 40" as "unrelated in meaning" (the
+        seed briefing's "Russia's demands for security guarantees" chunk, among 2,757 news articles)."""
         chunks: dict[str, StoredChunk] = {}
         dense_scores: dict[str, float] = {}
         lexical_scores: dict[str, float] = {}
@@ -211,6 +215,10 @@ class HybridRetriever:
             if closest is None:
                 closest = dense_scores.get(chunk_id, 0.0)
             scored[chunk_id] = closest + LEXICAL_SHARE * lexical_scores.get(chunk_id, 0.0) / best_lexical
+            if chunk_id not in dense_scores:  # found by BM25 alone: its cosine too, so it is not taken for 0
+                estimate = _pooled_cosine(chunk, query)
+                if estimate is not None:
+                    dense_scores[chunk_id] = estimate
         ordered = sorted(scored, key=lambda chunk_id: scored[chunk_id], reverse=True)
         chosen = self._diverse(ordered, chunks, k)
         return [Passage(chunks[i], scored[i], dense_scores.get(i), lexical_scores.get(i)) for i in chosen]
@@ -232,6 +240,19 @@ class HybridRetriever:
                 return chosen
         rank = {chunk_id: position for position, chunk_id in enumerate(ordered)}
         return sorted(chosen + skipped[: k - len(chosen)], key=rank.__getitem__)
+
+
+def _pooled_cosine(chunk: StoredChunk, query: np.ndarray) -> float | None:
+    """The chunk's cosine with the query, from its sentence vectors pooled by sentence length: the encoder
+    mean-pools tokens, so this is close to the chunk's own vector (within 0.016 on average, 0.04 at the 95th
+    percentile, on the news dev questions' dense hits) without asking Chroma for it."""
+    sentences = chunk.sentences
+    if sentences is None or not len(sentences.quantised):
+        return None
+    lengths = (sentences.spans[:, 1] - sentences.spans[:, 0]).astype(np.float32)
+    pooled = (sentences.vectors * lengths[:, None]).sum(axis=0)
+    norm = float(np.linalg.norm(pooled))
+    return float(pooled @ query) / norm if norm else None
 
 
 def _closest_sentence(chunk: StoredChunk, query: np.ndarray) -> float | None:

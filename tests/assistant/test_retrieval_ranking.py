@@ -56,3 +56,13 @@ def test_a_chunk_stored_without_sentence_vectors_counts_its_own_cosine() -> None
 def test_an_unknown_ranking_is_refused_in_one_line() -> None:
     with pytest.raises(ValueError, match="unknown retrieval ranking 'best'"):
         HybridRetriever(None, None, None, ranking="best")  # type: ignore[arg-type]
+
+
+def test_a_chunk_only_bm25_found_gets_its_cosine_from_its_pooled_sentences() -> None:
+    retriever = HybridRetriever(None, None, None, max_chunks_per_article=1)  # type: ignore[arg-type]
+    lexical_only = chunk("lexical", unit(1.0), unit(0.0, 1.0))  # two sentences of equal length
+    dense_found = chunk("dense", unit(1.0))
+    passages = retriever._by_sentence([(dense_found, 0.42)], [(lexical_only, 5.0)], 10, unit(1.0))
+    cosines = {p.chunk.doc: p.dense for p in passages}
+    assert cosines["dense"] == 0.42  # what dense search said stands
+    assert cosines["lexical"] == pytest.approx(2**-0.5, abs=0.01)  # halfway between its two sentences
