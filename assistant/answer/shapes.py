@@ -119,7 +119,9 @@ def question_shape(question: str) -> QuestionShape:
     """Classify by the wh-phrase; the first matching rule wins, from most to least specific."""
     text = " ".join(question.lower().split())
     if re.search(
-        r"\bhow long\b|\bhow many (?:seconds|minutes|hours|days|weeks|months|years)\b|\b(?:duration|length) of\b", text
+        r"\bhow long\b|\bhow much time\b|\bhow many (?:seconds|minutes|hours|days|weeks|months|years)\b"
+        r"|\b(?:duration|length) of\b",
+        text,
     ):
         return QuestionShape(Kind.DURATION)
     if re.search(r"\bhow (?:many|much)\b|\bhow old\b|\bat what (?:price|cost|rate|age)\b", text):

@@ -36,8 +36,21 @@ def test_the_rules_still_decide_whether_to_answer(seed_service: BriefingService,
 def test_the_reranked_sentence_is_shown_where_the_rules_picked_another(seed_service: BriefingService) -> None:
     question = "evacuees from donetsk lugansk sent where"
     evacuation = "The DPR and LPR administrations began evacuating civilians to Russia on Friday."
-    assert _decided(seed_service, question, False).text != evacuation  # the rules show why citizens flee
-    assert _decided(seed_service, question, True).text == evacuation
+    assert _decided(seed_service, question, False).citations[0].quote != evacuation  # why citizens flee
+    reranked = _decided(seed_service, question, True)
+    assert reranked.citations[0].quote == evacuation
+    assert reranked.text == "Russia"  # the reader's span and the "where" span agree on it
+
+
+def test_a_short_answer_the_reader_and_the_questions_shape_agree_on_replaces_the_sentence(
+    seed_service: BriefingService,
+) -> None:
+    question = "which side started the call"  # the briefing says "initiated": the key-word check holds the span back
+    rules = _decided(seed_service, question, False)
+    assert rules.text.startswith("Kremlin also stated that the call was initiated by the French side")
+    reranked = _decided(seed_service, question, True)
+    assert reranked.text == "the French side"
+    assert reranked.citations[0].quote == rules.text
 
 
 def test_a_typed_span_the_reader_did_not_read_is_not_shown_alone(seed_service: BriefingService) -> None:
