@@ -51,11 +51,11 @@ from assistant.settings import Settings
 from assistant.types import Answer, Passage
 from index.embedding import Embedder
 
-NEVER_ABSTAIN = -1.0
+NEVER_ABSTAIN = -1.0  # a threshold no confidence is under: the reordered evidence is shown, not judged again
 # The reader's logit under which its span does not stand in for the rules' key-word check. The lowest logit of
 # any sentence shortened this way on the news dev questions (written and lower-cased) was -4.97, all of them
 # kept; "When will Macron travel to Kyiv?" reads -5.5 on the briefing's lead, whose "Sunday" is no answer to it.
-CONFIRMING_LOGIT = -5.0  # a threshold no confidence is under: the reordered evidence is shown, not judged again
+CONFIRMING_LOGIT = -5.0
 CONTINUITY_PASSAGES = 2  # passages of the previous question's articles that a follow-up keeps in view
 
 
