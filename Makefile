@@ -56,6 +56,12 @@ calibrate: install
 	$(BIN)/briefings ingest corpus $(NEWS)/articles --index $(NEWS_INDEX)
 	$(BIN)/briefings tune $(NEWS)/questions-dev.jsonl --index $(NEWS_INDEX) --out assistant/answer/model.json
 
+## Rebuild the shipped list of words news writes as names (assistant/text/name_words.txt.gz), so that a name
+## typed in lower case ("what did biden say") is checked against the corpus as a capitalised one is
+.PHONY: name-words
+name-words: install
+	$(BIN)/python -m assistant.text.name_words --news $(NEWS)/articles --quiz $(QUIZ)
+
 ## Rebuild the reader model from scratch (fixed seed): generated pairs, fit, int8 ONNX, then its thresholds on the
 ## news dev questions only. About 30 minutes on 2 CPU cores; see assistant/answer/reader_model/READER.md
 .PHONY: train-reader tune-reader ablation

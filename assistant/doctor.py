@@ -45,6 +45,7 @@ class Check:
 def checks(settings: Settings, open_store: Callable[[], ChunkStore]) -> list[Check]:
     """Every check in order; ``open_store`` opens the index as the service would (loading the embedder)."""
     found = [python_check(), model_check(settings), scoring_model_check(settings), reader_check(settings)]
+    found.append(name_words_check())
     models_ok = found[1].status == "ok"
     found += index_checks(settings, open_store) if models_ok else [_skipped("index", "the embedding model")]
     found += [chromium_check(), slack_check(settings)]
@@ -93,6 +94,17 @@ def reader_check(settings: Settings) -> Check:
         return Check("reader model", "fail", f"{folder / MODEL_FILE} does not match its reader.json", REBUILD)
     thresholds = meta.get("thresholds") or "none fitted (defaults)"
     return Check("reader model", "ok", f"{folder / MODEL_FILE}, thresholds {thresholds}")
+
+
+def name_words_check() -> Check:
+    """The shipped list of words news writes as names, which checks lower-case names against the corpus."""
+    from assistant.text.name_words import REBUILD, SHIPPED, shipped_words
+
+    try:
+        count = len(shipped_words())
+    except BriefingsError as error:
+        return Check("name words", "fail", str(error), REBUILD)
+    return Check("name words", "ok", f"{count} words in {SHIPPED}")
 
 
 def index_checks(settings: Settings, open_store: Callable[[], ChunkStore]) -> list[Check]:

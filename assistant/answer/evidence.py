@@ -5,7 +5,8 @@ always a whole sentence with exact offsets. Each is described by signals that fa
 linear model over them (weights in :mod:`assistant.answer.confidence`, fitted on question sets by ``briefings tune``)
 ranks them:
 
-* ``lexical`` — the idf-weighted share of the question's terms the sentence repeats: specifics;
+* ``lexical`` — the idf-weighted share of the question's terms the sentence repeats: specifics (a sentence
+  saying "he" or "they" counts the question's names its passage mentions, as the person it refers to);
 * ``context`` — the same share over the sentence's passage: the sentence may say "he" for a named person;
 * ``typed`` / ``named`` — the sentence holds the kind of thing asked for that the question does not already
   contain: a duration, date or amount found by patterns (reliable), or a capitalised name for who/where/which
@@ -36,6 +37,7 @@ import numpy as np
 
 from assistant.answer.confidence import Weights
 from assistant.answer.shapes import Found, Kind, QuestionShape, find_typed
+from assistant.answer.support import question_names
 from assistant.text.sentences import Span, chunk_sentence_spans, sentence_spans
 from assistant.text.tokens import sentence_terms as cached_terms
 from assistant.text.tokens import terms as article_terms
@@ -57,6 +59,7 @@ SEMANTIC_ENCODE_LIMIT = 8  # sentences encoded at query time when the index stor
 REPEAT_PENALTY = 2.0
 PATTERN_KINDS = frozenset({Kind.DURATION, Kind.DATE, Kind.QUANTITY})
 NAME_KINDS = frozenset({Kind.PERSON, Kind.PLACE, Kind.ENTITY})
+_PERSONAL_PRONOUN = re.compile(r"\b(?:he|she|they|his|her|their|him|them)\b", re.IGNORECASE)
 _RECENCY_CUE = re.compile(
     r"\b(?:this (?:week|month|year|weekend)|last (?:week|weekend|month|night)|recent(?:ly)?|now|nowadays|latest|"
     r"new|newly|current(?:ly)?|today|yesterday|tonight|so far|(?:on|last) (?:monday|tuesday|wednesday|thursday|"
@@ -245,6 +248,7 @@ def score(
     best_bm25 = max((c.passage.lexical or 0.0) for c in candidates) or 1.0
     best_fused = max(c.passage.score for c in candidates) or 1.0
     newest = _newest(candidates) if _RECENCY_CUE.search(question) else None
+    sentence_terms = _with_referents(candidates, sentence_terms, passage_terms, question)
     for candidate, found in zip(candidates, sentence_terms, strict=True):
         candidate.typed = _new_information(
             candidate.text, find_typed(candidate.text, shape.kind, shape.head), known_words
@@ -268,6 +272,24 @@ def score(
     _rank_down_repeats(ranked, said)
     ranked.sort(key=lambda candidate: candidate.score, reverse=True)
     return ranked
+
+
+def _with_referents(
+    candidates: list[Candidate], sentence_terms: list[frozenset[str]], passage_terms: dict[int, set[str]], question: str
+) -> list[frozenset[str]]:
+    """Each sentence's terms, where a sentence that says "he" or "they" also counts the question's names that
+    its passage mentions: "He further stated that the escalation is due to provocation by Ukrainian security
+    forces" is about Putin when its passage names him, and answers "Who did Putin blame for the escalation?".
+    Without this the passage's opening sentence, which names everyone, wins every question that names its
+    people. Only personal pronouns stand in for names: a name the passage gives in one sentence ("Elysée")
+    keeps telling that sentence apart from the rest."""
+    names = {term for name in question_names(question) for term in article_terms(name)}
+    if not names:
+        return sentence_terms
+    return [
+        found | (names & passage_terms[candidate.passage_rank]) if _PERSONAL_PRONOUN.search(candidate.text) else found
+        for candidate, found in zip(candidates, sentence_terms, strict=True)
+    ]
 
 
 def _rank_down_repeats(ranked: list[Candidate], said: Sequence[str]) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from assistant.answer.citations import cite
 from assistant.answer.confidence import ConfidenceModel, confidence_inputs
-from assistant.answer.evidence import ArticleTexts, Candidate
+from assistant.answer.evidence import PATTERN_KINDS, ArticleTexts, Candidate
 from assistant.answer.shapes import QuestionShape
 from assistant.answer.spans import best_span, normal_words
 from assistant.answer.support import unknown_names
@@ -66,12 +66,18 @@ def extract_answer(
     answer is offered only when the best sentence's article uses every one of ``asked_terms`` (the question's
     key words): "When will Macron travel to Kyiv?" gets no "Sunday" from an article that never mentions
     travel, and a paraphrase ("talk" for "discussion") gets the whole sentence, which says it in its own words.
+    A question asking how long, when or how many is answered from the best sentence holding such a value,
+    or refused when none scores close to the best.
     """
     if not ranked:
         return Extracted(ABSTAIN_TEXT, True, (), 0.0)
     ranked = _full_sentence_first(ranked)
     if names and corpus_knows is not None and unknown_names(names, corpus_knows):
         return Extracted(ABSTAIN_TEXT, True, (), 0.0, _citations(ranked, articles, CLOSEST_CITATIONS))
+    holding = asked_kind_first(ranked, shape)
+    if holding is None:
+        return Extracted(ABSTAIN_TEXT, True, (), 0.0, _citations(ranked, articles, CLOSEST_CITATIONS))
+    ranked = holding
     best = ranked[0]
     span = best_span(best.text, best.typed, shape, query, use_spacy)
     if span is not None and not asked_terms <= articles.terms(best.doc):
@@ -91,6 +97,25 @@ def extract_answer(
         return Extracted(values[0][1], False, citations, probability, features=features)
     text, citations, alternatives = newest_with_alternatives(values, citations, articles)
     return Extracted(text, False, citations, probability, features=features, alternatives=alternatives)
+
+
+def asked_kind_first(ranked: list[Candidate], shape: QuestionShape) -> list[Candidate] | None:
+    """For a question asking how long, when or how many: the evidence from the best sentence that holds such
+    a value the question does not state itself, if one scores within the citation margin of the best;
+    ``None`` (refuse) if none does. The sentences ranked above it hold no such value, so they cannot answer,
+    however much of the question they repeat ("How long did the February 7 meeting last?" is not answered by
+    "This comes after a February 7 meeting in Moscow"), and they drop out rather than count as its rivals.
+    These kinds are found by patterns, reliably, so their absence is evidence; a name's is not (names are
+    found by capitals and spaCy, and miss often), so other questions keep their evidence as ranked."""
+    best = ranked[0]
+    if shape.kind not in PATTERN_KINDS or best.typed:
+        return ranked
+    for place, candidate in enumerate(ranked[1:], start=1):
+        if candidate.score < best.score - CITATION_MARGIN:
+            return None
+        if candidate.typed:
+            return ranked[place:]
+    return None
 
 
 def _rivals(ranked: list[Candidate], value: str | None) -> list[Candidate]:

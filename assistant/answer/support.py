@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from assistant.text.name_words import is_name_word
 from assistant.text.tokens import terms
 
 # Capitalised words, possibly joined by a few lower-case connectors ("Bank of England", "Charles de Gaulle").
@@ -40,13 +41,17 @@ _NOT_NAMES = frozenset(
     """.split()
 )
 _POSSESSIVE = re.compile(r"['’]s?$")
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
 def question_names(question: str) -> tuple[str, ...]:
-    """The names a question uses: capitalised phrases, without grammar words and the question's first word.
+    """The names a question uses: capitalised phrases, without grammar words and the question's first word,
+    then any other word that news writes as a name (:mod:`assistant.text.name_words`), whatever its case.
 
-    The first word is capitalised because it starts the sentence, so it counts only as part of a longer name
-    ("Joe Biden said ..."). Dotted abbreviations ("U.S.") are skipped: their spellings vary too much.
+    The first word is capitalised because it starts the sentence, so its capital counts only as part of a
+    longer name ("Joe Biden said ..."). Dotted abbreviations ("U.S.") are skipped: their spellings vary too
+    much. The name-word list makes "what did biden say to macron" name Biden as "What did Biden say to
+    Macron?" does: people typing casually drop the capitals, not the names.
     """
     names: list[str] = []
     for match in _NAME.finditer(question):
@@ -56,6 +61,12 @@ def question_names(question: str) -> tuple[str, ...]:
         kept = [w for w in words if w and w.lower() not in _NOT_NAMES and not _is_dotted(w) and len(w) > 1]
         if kept and any(w[0].isupper() for w in kept):
             names.append(" ".join(kept))
+    named = {word.lower() for name in names for word in _WORD.findall(name)}
+    for word in _WORD.findall(question):
+        lowered = word.lower()
+        if lowered not in named and lowered not in _NOT_NAMES and is_name_word(word):
+            names.append(word)
+            named.add(lowered)
     return tuple(dict.fromkeys(names))
 
 

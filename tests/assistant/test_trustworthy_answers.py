@@ -11,6 +11,8 @@ from assistant.answer.shapes import Kind, QuestionShape, find_typed
 from assistant.answer.spans import best_span
 from assistant.answer.support import key_terms, question_names, unknown_names
 from assistant.service import BriefingService
+from assistant.text import name_words as name_words_module
+from assistant.text.name_words import NameWordsMissing, is_name_word, name_words
 from tests.conftest import SEED_CORPUS
 
 
@@ -31,6 +33,44 @@ def _on_disk(doc: str, start: int, end: int, folder: Path = SEED_CORPUS) -> str:
 )
 def test_question_names_are_the_capitalised_things_it_asks_about(question: str, names: tuple[str, ...]) -> None:
     assert question_names(question) == names
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("what did biden say to macron", ("biden", "macron")),
+        ("how long was the call between merkel and putin", ("merkel", "putin")),
+        ("elysee statement on the call", ("elysee",)),
+        ("Biden said what to Putin?", ("Putin", "Biden")),  # a name opening the question is still a name
+        ("who placed the call", ()),
+        ("where did they meet earlier in feb", ()),  # the calendar and units name nothing
+        ("how many min did the call last", ()),
+    ],
+)
+def test_names_typed_in_lower_case_are_still_names(question: str, names: tuple[str, ...]) -> None:
+    assert question_names(question) == names
+
+
+def test_the_name_word_list_is_what_news_capitalises_mid_sentence() -> None:
+    texts = [
+        "Officials said Biden spoke. Later Biden left. Aides to Biden agreed. Then Biden flew. So Biden went.",
+        "The call was long. A call came. Another call ended. One more call. The last call.",
+        "Markets fell on Friday. Sales rose Friday. Shops shut Friday. Banks opened Friday. Rates held Friday.",
+    ]
+    assert name_words(texts) == ["biden"]  # "call" is lower case mid-sentence; weekdays are calendar words
+    assert is_name_word("Zelensky") and is_name_word("zelensky") and is_name_word("NATO")
+    assert not is_name_word("call") and not is_name_word("initiated") and not is_name_word("feb")
+
+
+def test_a_missing_name_word_list_is_one_line_naming_its_rebuild(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(name_words_module, "SHIPPED", tmp_path / "gone.txt.gz")
+    name_words_module.shipped_words.cache_clear()
+    try:
+        with pytest.raises(NameWordsMissing) as raised:
+            is_name_word("biden")
+    finally:
+        name_words_module.shipped_words.cache_clear()
+    assert "make name-words" in str(raised.value) and "\n" not in str(raised.value)
 
 
 def test_names_the_corpus_never_uses_are_found_leniently_but_not_loosely(seed_service: BriefingService) -> None:
@@ -103,7 +143,13 @@ def test_an_ambiguous_who_question_shows_the_sentence_not_a_wrong_name(seed_serv
 
 @pytest.mark.parametrize(
     "question",
-    ["How long was the Biden–Xi call?", "Who won the Super Bowl in 2024?", "What did Joe Biden tell Putin?"],
+    [
+        "How long was the Biden–Xi call?",
+        "Who won the Super Bowl in 2024?",
+        "What did Joe Biden tell Putin?",
+        "what did joe biden tell putin",
+        "how long did scholz and putin talk",
+    ],
 )
 def test_questions_about_names_the_briefing_never_mentions_are_refused(
     seed_service: BriefingService, question: str
@@ -114,6 +160,35 @@ def test_questions_about_names_the_briefing_never_mentions_are_refused(
     assert answer.closest, "a refusal shows the closest sentences found"
     assert all(_on_disk(c.doc, c.start, c.end) == c.quote for c in answer.closest)
     assert answer.to_dict()["closest"][0]["quote"] == answer.closest[0].quote
+
+
+@pytest.mark.parametrize(
+    "question", ["Who did Putin blame for the escalation?", "who did putin blame for the escalation"]
+)
+def test_a_sentence_saying_he_answers_for_the_person_its_passage_names(
+    seed_service: BriefingService, question: str
+) -> None:
+    """The answering sentence says "He further stated ..."; the opening sentence names Putin and Macron and
+    used to win on their names alone, showing a sentence that says nothing of blame."""
+    answer = seed_service.ask(question)
+    assert not answer.abstained
+    assert "Ukrainian security forces" in answer.answer
+    assert answer.citations[0].quote.startswith("He further stated that the escalation")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many civilians were evacuated to Russia?",  # the sentence on the evacuation gives a day, no number
+        "How long did the February 7 meeting in Moscow last?",  # its only date is the question's own
+    ],
+)
+def test_how_many_or_how_long_is_refused_where_the_best_sentence_holds_no_such_value(
+    seed_service: BriefingService, question: str
+) -> None:
+    answer = seed_service.ask(question)
+    assert answer.abstained and answer.citations == ()
+    assert answer.closest
 
 
 # ----------------------------------------------------------------------------------- briefings disagree
