@@ -12,7 +12,8 @@ ranks them:
   contain: a duration, date or amount found by patterns (reliable), or a capitalised name for who/where/which
   questions (weaker);
 * ``dense``, ``bm25``, ``fused``, ``prior`` — how strongly and how highly retrieval ranked its passage;
-* ``lead`` — news puts the essentials first (inverted pyramid), so early sentences carry more;
+* ``lead`` — news puts the essentials first (inverted pyramid), so early sentences carry more, when they
+  share a content word and not only names with the question;
 * ``semantic`` — cosine between question and sentence embeddings: paraphrase ("started" ~ "initiated");
 * ``heading`` — a short line without a full stop repeats what a full sentence says better;
 * ``recent`` — only when the question itself asks about the recent ("this week", "now", "latest"): how close
@@ -248,7 +249,9 @@ def score(
     best_bm25 = max((c.passage.lexical or 0.0) for c in candidates) or 1.0
     best_fused = max(c.passage.score for c in candidates) or 1.0
     newest = _newest(candidates) if _RECENCY_CUE.search(question) else None
-    sentence_terms = _with_referents(candidates, sentence_terms, passage_terms, question)
+    names = {term for name in question_names(question) for term in article_terms(name)}
+    sentence_terms = _with_referents(candidates, sentence_terms, passage_terms, names)
+    content = frozenset(query_weights) - names
     for candidate, found in zip(candidates, sentence_terms, strict=True):
         candidate.typed = _new_information(
             candidate.text, find_typed(candidate.text, shape.kind, shape.head), known_words
@@ -262,7 +265,7 @@ def score(
             "dense": candidate.passage.dense or 0.0,
             "bm25": (candidate.passage.lexical or 0.0) / best_bm25,
             "fused": candidate.passage.score / best_fused,
-            "lead": 1.0 / (1.0 + candidate.sentence_index),
+            "lead": _lead(candidate.sentence_index, found, content),
             "recent": _recency(candidate.date, newest),
         }
         candidate.score = weights.score(candidate.signals)
@@ -274,8 +277,25 @@ def score(
     return ranked
 
 
+def _lead(sentence_index: int, found: Set[str], content: Set[str]) -> float:
+    """How early the sentence comes in its article, as a prior only for a sentence that shares a content word
+    (not just a name) with the question.
+
+    News puts the essentials first, so an early sentence is likelier to hold what is asked about the story's
+    main event. But an opening sentence names everyone ("Putin and Macron had a telephonic discussion on
+    Sunday"), and one that shares only the question's names is about the same people, not the same thing:
+    with the prior it won detail questions ("When was Macron in Moscow?", "Who did Putin blame?") it says
+    nothing about. A question with no words besides its names keeps the prior everywhere."""
+    if content and not content & found:
+        return 0.0
+    return 1.0 / (1.0 + sentence_index)
+
+
 def _with_referents(
-    candidates: list[Candidate], sentence_terms: list[frozenset[str]], passage_terms: dict[int, set[str]], question: str
+    candidates: list[Candidate],
+    sentence_terms: list[frozenset[str]],
+    passage_terms: dict[int, set[str]],
+    names: set[str],
 ) -> list[frozenset[str]]:
     """Each sentence's terms, where a sentence that says "he" or "they" also counts the question's names that
     its passage mentions: "He further stated that the escalation is due to provocation by Ukrainian security
@@ -283,7 +303,6 @@ def _with_referents(
     Without this the passage's opening sentence, which names everyone, wins every question that names its
     people. Only personal pronouns stand in for names: a name the passage gives in one sentence ("Elysée")
     keeps telling that sentence apart from the rest."""
-    names = {term for name in question_names(question) for term in article_terms(name)}
     if not names:
         return sentence_terms
     return [
