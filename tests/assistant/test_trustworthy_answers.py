@@ -79,6 +79,7 @@ def test_names_the_corpus_never_uses_are_found_leniently_but_not_loosely(seed_se
     assert unknown_names(("Biden", "Xi", "Macron"), knows) == ["Biden", "Xi"]
     assert unknown_names(("Normandy Format",), knows) == []
     assert unknown_names(("Normandy Landings",), knows) == ["Normandy Landings"]
+    assert unknown_names(("France", "france", "Spain"), knows) == ["Spain"]  # the briefing says "French"
 
 
 def test_key_terms_leave_out_names_and_what_kind_of_answer_is_asked_for() -> None:
