@@ -137,6 +137,27 @@ def question_shape(question: str) -> QuestionShape:
     head = _head_after(text, r"(?:which|what)")
     if head is not None:
         return _shape_for_head(head)
+    if not _WH_WORD.search(text):
+        return _keyword_shape(text)
+    return QuestionShape(Kind.OTHER)
+
+
+_WH_WORD = re.compile(r"\b(?:who|whom|whose|what|which|when|where|why|how)\b")
+# What a question typed as key words asks for, by the noun that names it: "call length?", "date of the
+# moscow meeting", "number of civilians evacuated", "death toll". Only for questions without a wh-word,
+# whose wh-phrase says it better ("which state had the highest number of cases" asks for a state).
+_KEYWORD_SHAPES = (
+    (re.compile(r"\b(?:length|duration)\b"), Kind.DURATION),
+    (re.compile(r"\b(?:number|amount|count|total|toll|tally|price|cost)\b"), Kind.QUANTITY),
+    (re.compile(r"\b(?:date|day)\b"), Kind.DATE),
+    (re.compile(r"\b(?:location|venue|city|country|place)\b"), Kind.PLACE),
+)
+
+
+def _keyword_shape(text: str) -> QuestionShape:
+    for pattern, kind in _KEYWORD_SHAPES:
+        if pattern.search(text):
+            return QuestionShape(kind)
     return QuestionShape(Kind.OTHER)
 
 

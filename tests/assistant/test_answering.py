@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.answer.shapes import Kind, question_shape
 from assistant.errors import EmptyQuestion, QuestionError, QuestionTooLong
 from assistant.service import BriefingService
 from assistant.settings import Settings
@@ -49,6 +50,28 @@ def test_typed_questions_get_the_short_span(seed_service: BriefingService, quest
 def test_how_much_time_is_asked_as_a_duration_and_gets_all_of_it(seed_service: BriefingService) -> None:
     answer = seed_service.ask("how much time did putin and macron spend on the phone")
     assert answer.answer == "an hour and 45 minutes"  # not the "45 minutes" a quantity would pick
+    assert_citations_verified(answer)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("call length?", Kind.DURATION),
+        ("date of the moscow meeting", Kind.DATE),
+        ("number of civilians evacuated to russia", Kind.QUANTITY),
+        ("donbas shelling death toll", Kind.QUANTITY),
+        ("normandy summit location", Kind.PLACE),
+        ("Which state had the highest number of cases?", Kind.PLACE),  # the wh-phrase says it better
+        ("elysee statement on the call", Kind.OTHER),
+    ],
+)
+def test_a_question_typed_as_key_words_is_asked_by_the_noun_that_names_its_answer(question: str, kind: Kind) -> None:
+    assert question_shape(question).kind is kind
+
+
+def test_key_words_asking_for_a_duration_get_the_duration(seed_service: BriefingService) -> None:
+    answer = seed_service.ask("call length?")
+    assert answer.answer == "an hour and 45 minutes"
     assert_citations_verified(answer)
 
 
