@@ -38,7 +38,7 @@ import numpy as np
 
 from assistant.answer.confidence import Weights
 from assistant.answer.shapes import Found, Kind, QuestionShape, find_typed
-from assistant.answer.support import question_names
+from assistant.answer.support import question_names, with_referents
 from assistant.text.sentences import Span, chunk_sentence_spans, sentence_spans
 from assistant.text.tokens import sentence_terms as cached_terms
 from assistant.text.tokens import terms as article_terms
@@ -60,7 +60,6 @@ SEMANTIC_ENCODE_LIMIT = 8  # sentences encoded at query time when the index stor
 REPEAT_PENALTY = 2.0
 PATTERN_KINDS = frozenset({Kind.DURATION, Kind.DATE, Kind.QUANTITY})
 NAME_KINDS = frozenset({Kind.PERSON, Kind.PLACE, Kind.ENTITY})
-_PERSONAL_PRONOUN = re.compile(r"\b(?:he|she|they|his|her|their|him|them)\b", re.IGNORECASE)
 _RECENCY_CUE = re.compile(
     r"\b(?:this (?:week|month|year|weekend)|last (?:week|weekend|month|night)|recent(?:ly)?|now|nowadays|latest|"
     r"new|newly|current(?:ly)?|today|yesterday|tonight|so far|(?:on|last) (?:monday|tuesday|wednesday|thursday|"
@@ -250,7 +249,8 @@ def score(
     best_fused = max(c.passage.score for c in candidates) or 1.0
     newest = _newest(candidates) if _RECENCY_CUE.search(question) else None
     names = {term for name in question_names(question) for term in article_terms(name)}
-    sentence_terms = _with_referents(candidates, sentence_terms, passage_terms, names)
+    around = [passage_terms[candidate.passage_rank] for candidate in candidates]
+    sentence_terms = with_referents([candidate.text for candidate in candidates], sentence_terms, around, names)
     content = frozenset(query_weights) - names
     for candidate, found in zip(candidates, sentence_terms, strict=True):
         candidate.typed = _new_information(
@@ -289,26 +289,6 @@ def _lead(sentence_index: int, found: Set[str], content: Set[str]) -> float:
     if content and not content & found:
         return 0.0
     return 1.0 / (1.0 + sentence_index)
-
-
-def _with_referents(
-    candidates: list[Candidate],
-    sentence_terms: list[frozenset[str]],
-    passage_terms: dict[int, set[str]],
-    names: set[str],
-) -> list[frozenset[str]]:
-    """Each sentence's terms, where a sentence that says "he" or "they" also counts the question's names that
-    its passage mentions: "He further stated that the escalation is due to provocation by Ukrainian security
-    forces" is about Putin when its passage names him, and answers "Who did Putin blame for the escalation?".
-    Without this the passage's opening sentence, which names everyone, wins every question that names its
-    people. Only personal pronouns stand in for names: a name the passage gives in one sentence ("Elysée")
-    keeps telling that sentence apart from the rest."""
-    if not names:
-        return sentence_terms
-    return [
-        found | (names & passage_terms[candidate.passage_rank]) if _PERSONAL_PRONOUN.search(candidate.text) else found
-        for candidate, found in zip(candidates, sentence_terms, strict=True)
-    ]
 
 
 def _rank_down_repeats(ranked: list[Candidate], said: Sequence[str]) -> None:

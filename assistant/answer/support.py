@@ -12,7 +12,8 @@ checked twice:
   the share of name words the article mentions did not help tell right answers from wrong ones.
 
 Besides names, :func:`key_terms` gives the question's other content words; a short answer is only picked out
-of a sentence whose article uses all of them (see :func:`assistant.answer.extractive.extract_answer`).
+of a sentence whose article uses all of them (see :func:`assistant.answer.extractive.extract_answer`). And a
+sentence that says "he" or "they" is taken to be about the names its passage mentions (:func:`with_referents`).
 
 Matching is lenient about form (:meth:`index.lexical.LexicalIndex.knows`): "Ukrainian" matches "Ukraine",
 "United" matches "united", and a name counts as known when each of its words is somewhere in the corpus.
@@ -22,7 +23,7 @@ Pure over the words given and the ``knows`` check passed in: must not open the i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence, Set
 
 from assistant.text.name_words import is_name_word
 from assistant.text.tokens import terms
@@ -126,3 +127,26 @@ def key_terms(question: str, head: str | None = None) -> frozenset[str]:
     answer: what a sentence must be about before one of its phrases can be offered as the answer."""
     named = {term for name in question_names(question) for term in terms(name)}
     return frozenset(terms(question)) - named - _ASKING_TERMS - set(terms(head or ""))
+
+
+_PERSONAL_PRONOUN = re.compile(r"\b(?:he|she|they|his|her|their|him|them)\b", re.IGNORECASE)
+
+
+def with_referents(
+    sentences: Sequence[str], found: Sequence[frozenset[str]], around: Sequence[Set[str]], names: Set[str]
+) -> list[frozenset[str]]:
+    """Each sentence's terms (``found``), where a sentence that says "he" or "they" also counts the question's
+    name terms that its passage (``around``) mentions.
+
+    "He further stated that the escalation is due to provocation by Ukrainian security forces" is about Putin
+    when its passage names him, and answers "Who did Putin blame for the escalation?". Without this the
+    passage's opening sentence, which names everyone, wins every question that names its people. Only
+    personal pronouns stand in for names: a name the passage gives in one sentence ("Elysée") keeps telling
+    that sentence apart from the rest.
+    """
+    if not names:
+        return list(found)
+    return [
+        terms_of | (frozenset(names) & frozenset(passage)) if _PERSONAL_PRONOUN.search(sentence) else terms_of
+        for sentence, terms_of, passage in zip(sentences, found, around, strict=True)
+    ]
