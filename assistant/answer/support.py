@@ -146,7 +146,8 @@ def with_referents(
     """
     if not names:
         return list(found)
+    asked = frozenset(names)
     return [
-        terms_of | (frozenset(names) & frozenset(passage)) if _PERSONAL_PRONOUN.search(sentence) else terms_of
+        terms_of | (asked & passage) if _PERSONAL_PRONOUN.search(sentence) else terms_of
         for sentence, terms_of, passage in zip(sentences, found, around, strict=True)
     ]
